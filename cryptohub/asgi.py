@@ -1,0 +1,40 @@
+"""ASGI entry point: the data plane first, then Django (HTTP) and Channels (WebSocket).
+
+A Django request under ASGI costs milliseconds of thread hops before any work, so the hot data
+paths go to a lean async app that never touches the ORM (see DESIGN.md, "Two planes").
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cryptohub.settings")
+# Django must be set up before anything imports models (Channels routing, the data plane).
+django_http = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from healing.dataplane import DATA_PLANE_PREFIXES, data_plane  # noqa: E402
+
+
+async def http_router(scope, receive, send):
+    if scope["path"].startswith(DATA_PLANE_PREFIXES):
+        await data_plane(scope, receive, send)
+    else:
+        await django_http(scope, receive, send)
+
+
+async def lifespan(scope, receive, send):
+    await data_plane(scope, receive, send)
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_router,
+        "lifespan": lifespan,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

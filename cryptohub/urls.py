@@ -1,0 +1,18 @@
+"""Control-plane routes (Django). The data plane (/api/data/*, /api/crypto-hub/proxy) is routed
+before Django in asgi.py and never reaches these patterns."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api-auth/", include("rest_framework.urls")),
+    path("", include("healing.api.status_urls")),
+    path("", include("healing.api.selfheal_urls")),
+    path("", include("providers.api.urls")),
+    path("", include("pools.api.urls")),
+    path("", include("dashboard.urls")),
+]

@@ -1,0 +1,64 @@
+"""Shared fixtures: a real Redis for the whole session, flushed before every test."""
+
+import os
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.redis_server import RedisServer
+
+
+def _point_settings_at(url: str) -> None:
+    settings.REDIS_URL = url
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_RESULT_BACKEND = url
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [url]
+    # Server and worker processes started by tests inherit the same Redis.
+    os.environ["REDIS_URL"] = url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_server():
+    server = RedisServer()
+    _point_settings_at(server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _flush_redis(redis_server):
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    yield
+
+
+@pytest.fixture
+def redis_client(redis_server):
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_provider(db):
+    """Create a Provider with sensible defaults; any field can be overridden."""
+    from providers.models import Provider
+
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides):
+        n = next(counter)
+        fields = {
+            "slug": f"provider-{n}",
+            "name": f"Provider {n}",
+            "category": "market_data",
+            "base_url": f"https://api{n}.example.com/v1",
+            "health_path": "/ping",
+            "rate_limits": "30/minute",
+        }
+        fields.update(overrides)
+        return Provider.objects.create(**fields)
+
+    return make

@@ -1,0 +1,21 @@
+"""Test settings: the real settings, with a fast hasher and a file-backed SQLite test database
+(so server processes started by a test can read what the test wrote)."""
+
+import tempfile
+from pathlib import Path
+
+from cryptohub.settings import *  # noqa: F401,F403
+from cryptohub.settings import DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+_TEST_DB_DIR = Path(tempfile.gettempdir())
+DATABASES["default"] = {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": str(_TEST_DB_DIR / "cryptohub-dev-unused.sqlite3"),
+    "OPTIONS": {"timeout": 20},
+    "TEST": {"NAME": str(_TEST_DB_DIR / "cryptohub-test.sqlite3")},
+    "CONN_MAX_AGE": 0,
+}
+DEBUG = False
+# The session fixture in tests/conftest.py points REDIS_URL (and the layers using it) at a
+# redis-server it starts on a free loopback port.
