@@ -1,6 +1,7 @@
 """Test settings: the real settings, with a fast hasher and a file-backed SQLite test database
 (so server processes started by a test can read what the test wrote)."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,8 @@ DATABASES["default"] = {
     "ENGINE": "django.db.backends.sqlite3",
     "NAME": str(_TEST_DB_DIR / "cryptohub-dev-unused.sqlite3"),
     "OPTIONS": {"timeout": 20},
-    "TEST": {"NAME": str(_TEST_DB_DIR / "cryptohub-test.sqlite3")},
+    # One file per pytest run, so concurrent runs on one machine never share a database.
+    "TEST": {"NAME": str(_TEST_DB_DIR / f"cryptohub-test-{os.getpid()}.sqlite3")},
     "CONN_MAX_AGE": 0,
 }
 DEBUG = False
