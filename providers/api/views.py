@@ -1,0 +1,159 @@
+"""Catalogue endpoints: thin views that parse input, call providers.services, shape output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from providers import services
+from providers.models import Category, Provider
+
+from .serializers import ProviderSerializer
+
+T = TypeVar("T")
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "conflicts with an existing record"
+    default_code = "conflict"
+
+
+def call_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run a service and translate its domain errors into API answers (409, 400)."""
+    try:
+        return fn(**kwargs)
+    except services.Duplicate as exc:
+        raise Conflict({exc.field: [exc.message]}) from exc
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        raise ValidationError(detail) from exc
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValidationError({name: [f"must be true or false, got {raw!r}"]})
+
+
+def get_provider_or_404(slug: str) -> Provider:
+    provider = Provider.objects.prefetch_related("pools").filter(slug=slug).first()
+    if provider is None:
+        raise NotFound(f"no provider with slug {slug!r}")
+    return provider
+
+
+def filter_providers(queryset: QuerySet[Provider], params) -> QuerySet[Provider]:
+    """Apply ?category=, ?enabled= and ?search= (slug, name, base URL, notes)."""
+    category = params.get("category")
+    if category:
+        if category not in Category.values:
+            raise ValidationError({"category": [f"unknown category {category!r}; choose from {Category.values}"]})
+        queryset = queryset.filter(category=category)
+    enabled = params.get("enabled")
+    if enabled not in (None, ""):
+        queryset = queryset.filter(enabled=parse_bool("enabled", enabled))
+    search = (params.get("search") or "").strip()
+    if search:
+        queryset = queryset.filter(
+            Q(slug__icontains=search) | Q(name__icontains=search)
+            | Q(base_url__icontains=search) | Q(notes__icontains=search)
+        )
+    return queryset
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("category", OpenApiTypes.STR, enum=Category.values, description="Only this category."),
+    OpenApiParameter("enabled", OpenApiTypes.BOOL, description="Only enabled (true) or disabled (false)."),
+    OpenApiParameter("search", OpenApiTypes.STR, description="Substring of slug, name, base URL or notes."),
+]
+
+
+@extend_schema(tags=["providers"])
+class ProviderListView(generics.GenericAPIView):
+    """The catalogue: list (filterable) and create."""
+
+    serializer_class = ProviderSerializer
+    queryset = Provider.objects.prefetch_related("pools")
+
+    @extend_schema(summary="List providers", parameters=LIST_PARAMETERS, responses=ProviderSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        providers = filter_providers(self.get_queryset(), request.query_params)
+        return Response(self.get_serializer(providers, many=True).data)
+
+    @extend_schema(
+        summary="Create a provider (staff)",
+        responses={201: ProviderSerializer, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        provider = call_service(services.provider_create, data=serializer.validated_data)
+        return Response(self.get_serializer(get_provider_or_404(provider.slug)).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["providers"])
+class ProviderDetailView(generics.GenericAPIView):
+    """One provider: read, partial update, delete."""
+
+    serializer_class = ProviderSerializer
+    queryset = Provider.objects.all()
+    lookup_field = "slug"
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    @extend_schema(summary="Get a provider", responses={200: ProviderSerializer, 404: OpenApiTypes.OBJECT})
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(self.get_serializer(get_provider_or_404(slug)).data)
+
+    @extend_schema(
+        summary="Update a provider (staff)",
+        responses={200: ProviderSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        provider = get_provider_or_404(slug)
+        serializer = self.get_serializer(provider, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        call_service(services.provider_update, provider=provider, data=serializer.validated_data)
+        return Response(self.get_serializer(get_provider_or_404(slug)).data)
+
+    @extend_schema(summary="Delete a provider (staff)", responses={204: None, 404: OpenApiTypes.OBJECT})
+    def delete(self, request: Request, slug: str) -> Response:
+        call_service(services.provider_delete, provider=get_provider_or_404(slug))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["providers"])
+class ProviderCategoryView(generics.GenericAPIView):
+    """All providers of one category (404 for a category that does not exist)."""
+
+    serializer_class = ProviderSerializer
+    queryset = Provider.objects.prefetch_related("pools")
+
+    @extend_schema(
+        summary="List providers of a category",
+        parameters=[
+            OpenApiParameter("category", OpenApiTypes.STR, OpenApiParameter.PATH, enum=Category.values),
+            *LIST_PARAMETERS[1:],
+        ],
+        responses={200: ProviderSerializer(many=True), 404: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, category: str) -> Response:
+        if category not in Category.values:
+            raise NotFound(f"unknown category {category!r}; choose from {Category.values}")
+        queryset = filter_providers(self.get_queryset().filter(category=category), request.query_params)
+        return Response(self.get_serializer(queryset, many=True).data)
