@@ -23,9 +23,8 @@ Operator edits are never silently undone:
 The loader writes with bulk/queryset operations (no per-row signals) and bumps the config
 version once, after commit, when anything changed.
 
-The catalogue file carries the default pools, so this loader writes pools too; it reaches the
-pools app through the app registry rather than importing it, keeping providers free of imports
-from a higher layer.
+It lives in `pools` because the file carries the default pools as well as the providers, and
+only `pools` may import both apps.
 """
 
 from __future__ import annotations
@@ -38,13 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from .models import Provider
-from .runtime import bump_config_version
+from providers.models import Provider
+from providers.runtime import bump_config_version
+
+from .models import Pool, PoolMembership
 
 logger = logging.getLogger(__name__)
 
@@ -358,8 +358,6 @@ def _check_slug(slug: Any, label: str, errors: list[str]) -> None:
 
 
 def _validate_pool(entry: Any, label: str, provider_slugs: set[str], errors: list[str]) -> _PoolSpec | None:
-    Pool = apps.get_model("pools", "Pool")
-    PoolMembership = apps.get_model("pools", "PoolMembership")
     if not isinstance(entry, dict):
         errors.append(f"{label}: expected an object")
         return None
@@ -461,8 +459,6 @@ def _write_providers(specs: list[_ProviderSpec], *, update: bool, report: LoadRe
 
 
 def _write_pools(specs: list[_PoolSpec], new_providers: set[str], *, update: bool, report: LoadReport) -> None:
-    Pool = apps.get_model("pools", "Pool")
-    PoolMembership = apps.get_model("pools", "PoolMembership")
     now = timezone.now()
     existing = {p.slug: p for p in Pool.objects.all()}
     new_pools = [Pool(**spec.values) for spec in specs if spec.values["slug"] not in existing]

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from pools.models import Pool, PoolMembership
-from providers.catalogue import CatalogueError, FieldChange, load_catalogue
+from pools.catalogue import CatalogueError, FieldChange, load_catalogue
 from providers.models import Category, Provider
 
 SHIPPED = Path(settings.BASE_DIR) / "fixtures" / "providers.json"

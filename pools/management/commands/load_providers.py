@@ -1,11 +1,11 @@
-"""manage.py load_providers [PATH] [--update]: load the shipped catalogue (see providers.catalogue)."""
+"""manage.py load_providers [PATH] [--update]: load the shipped catalogue (see pools.catalogue)."""
 
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from providers.catalogue import CatalogueError, load_catalogue
+from pools.catalogue import CatalogueError, load_catalogue
 
 DEFAULT_CATALOGUE = Path("fixtures") / "providers.json"
 
