@@ -8,7 +8,13 @@ from importlib import import_module
 from providers.adapters.base import Adapter
 
 ADAPTERS: dict[str, str] = {
-    # "coingecko": "providers.adapters.coingecko.CoinGecko",
+    "coingecko": "providers.adapters.coingecko.CoinGecko",
+    "coinpaprika": "providers.adapters.coinpaprika.CoinPaprika",
+    "coincap": "providers.adapters.coincap.CoinCap",
+    "cryptocompare": "providers.adapters.cryptocompare.CryptoCompare",
+    "binance": "providers.adapters.binance.Binance",
+    "kraken": "providers.adapters.kraken.Kraken",
+    "coinbase": "providers.adapters.coinbase.Coinbase",
 }
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Redis for the whole session, flushed before every test."""
+"""Shared fixtures: a real Redis for the whole session (flushed before every test) and the
+fake upstream server that plays the providers."""
 
 import os
 
@@ -6,6 +7,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from tests.fake_upstream import fake_upstream, fake_upstream_server  # noqa: F401  (fixtures)
 from tests.redis_server import RedisServer
 
 

@@ -1,0 +1,69 @@
+"""Binance spot: /api/v3/ticker/24hr?symbols=[...], one array for all pairs, every number a string."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from providers import symbols
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.schemas import iso_from_epoch, make_quote
+
+# Binance has no USD book worth using: USD prices come from the deepest stablecoin pairs.
+QUOTE_ASSET = {"usd": "USDT"}
+
+
+class Binance(Adapter):
+    slug = "binance"
+    capabilities = frozenset({"price"})
+
+    def _pair(self, coin_id: str, vs: str) -> str:
+        base = symbols.symbol_for(coin_id)
+        if base is None:
+            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+        return base + QUOTE_ASSET.get(vs, vs.upper())
+
+    def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability != "price":
+            return super().build_request(capability, params)
+        pairs = [self._pair(coin_id, params["vs"]) for coin_id in params["ids"]]
+        # A JSON array without spaces; the engine URL-encodes it.
+        return RequestSpec(path="/api/v3/ticker/24hr", params={"symbols": json.dumps(pairs, separators=(",", ":"))})
+
+    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability != "price":
+            return super().parse(capability, params, payload)
+        if isinstance(payload, Mapping) and "code" in payload:
+            raise AdapterError(f"{self.slug}: error inside HTTP 200: {payload.get('msg')!r}")
+        if not isinstance(payload, list):
+            raise BadData(f"{self.slug}: expected an array of tickers")
+        by_pair = {row.get("symbol"): row for row in payload if isinstance(row, Mapping)}
+        vs = params["vs"]
+        quotes = []
+        for coin_id in params["ids"]:
+            row = by_pair.get(self._pair(coin_id, vs))
+            if row is None:
+                raise BadData(f"{self.slug}: {coin_id} missing from the answer")
+            close_ms = row.get("closeTime")
+            quote = make_quote(
+                slug=self.slug,
+                id=coin_id,
+                symbol=symbols.symbol_for(coin_id),
+                vs=vs,
+                price=row.get("lastPrice"),
+                volume_24h=row.get("quoteVolume"),
+                change_24h_pct=row.get("priceChangePercent"),
+                last_updated=iso_from_epoch(close_ms / 1000 if isinstance(close_ms, int) else None, slug=self.slug),
+            )
+            quotes.append(quote.to_dict())
+        return quotes
+
+    def classify_http_error(self, status: int, payload: Any) -> Outcome:
+        # 403 is Binance's WAF limit and 418 an IP ban after ignored 429s: both are rate limits.
+        if status == 403:
+            return Outcome.RATE_LIMITED
+        # -1003 "too many requests" sometimes arrives without a 429.
+        if isinstance(payload, Mapping) and payload.get("code") == -1003:
+            return Outcome.RATE_LIMITED
+        return super().classify_http_error(status, payload)

@@ -1,0 +1,92 @@
+"""Kraken spot: /0/public/Ticker?pair=XBTUSD,ETHUSD. Errors come in error[] with HTTP 200."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers import symbols
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.schemas import make_quote, number
+
+# Prefixes of Kraken error strings and what they mean for the engine.
+RATE_LIMIT_MARKERS = ("EAPI:Rate limit", "EGeneral:Too many requests", "EService:Throttled")
+PERMANENT_PREFIXES = ("EQuery:", "EGeneral:Invalid arguments", "EGeneral:Permission denied")
+TRANSIENT_PREFIXES = ("EService:Unavailable", "EService:Busy", "EGeneral:Internal error")
+
+
+def _error_outcome(errors: list[Any]) -> Outcome:
+    text = " ".join(str(e) for e in errors)
+    if any(marker in text for marker in RATE_LIMIT_MARKERS):
+        return Outcome.RATE_LIMITED
+    if any(str(e).startswith(PERMANENT_PREFIXES) for e in errors):
+        return Outcome.PERMANENT
+    if any(str(e).startswith(TRANSIENT_PREFIXES) for e in errors):
+        return Outcome.TRANSIENT
+    return Outcome.BAD_DATA
+
+
+class Kraken(Adapter):
+    slug = "kraken"
+    capabilities = frozenset({"price"})
+
+    def _pair(self, coin_id: str, vs: str) -> tuple[str, str]:
+        """(altname sent in the request, key used in the answer), e.g. ("XBTUSD", "XXBTZUSD")."""
+        if not symbols.kraken_listed(coin_id):
+            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+        base = symbols.kraken_asset(symbols.symbol_for(coin_id))
+        quote = symbols.kraken_asset(vs)
+        return base + quote, symbols.kraken_result_key(base, quote)
+
+    def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability != "price":
+            return super().build_request(capability, params)
+        pairs = [self._pair(coin_id, params["vs"])[0] for coin_id in params["ids"]]
+        return RequestSpec(path="/0/public/Ticker", params={"pair": ",".join(pairs)})
+
+    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability != "price":
+            return super().parse(capability, params, payload)
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected an object")
+        errors = payload.get("error") or []
+        if isinstance(errors, str):
+            errors = [errors]
+        if errors:
+            raise AdapterError(f"{self.slug}: error inside HTTP 200: {errors!r}", outcome=_error_outcome(errors))
+        result = payload.get("result")
+        if not isinstance(result, Mapping):
+            raise BadData(f"{self.slug}: no result block")
+        vs = params["vs"]
+        quotes = []
+        for coin_id in params["ids"]:
+            altname, key = self._pair(coin_id, vs)
+            row = result.get(key) or result.get(altname)
+            if not isinstance(row, Mapping):
+                raise BadData(f"{self.slug}: {coin_id} ({key}) missing from the answer")
+            try:
+                last = row["c"][0]
+                base_volume = number(row["v"][1], "v", slug=self.slug)
+                vwap = number(row["p"][1], "p", slug=self.slug)
+            except (KeyError, IndexError, TypeError) as exc:
+                raise BadData(f"{self.slug}: malformed ticker for {key}") from exc
+            quote = make_quote(
+                slug=self.slug,
+                id=coin_id,
+                symbol=symbols.symbol_for(coin_id),
+                vs=vs,
+                price=last,
+                # v is in the base asset; times the 24 h VWAP it is the volume in the quote currency.
+                volume_24h=base_volume * vwap if base_volume is not None and vwap is not None else None,
+                # o is today's open (since 00:00 UTC), not 24 h ago, so there is no honest 24 h change.
+                change_24h_pct=None,
+            )
+            quotes.append(quote.to_dict())
+        return quotes
+
+    def classify_http_error(self, status: int, payload: Any) -> Outcome:
+        # Throttling shows up with 200 or 429 depending on the edge; the body decides.
+        if isinstance(payload, Mapping) and isinstance(payload.get("error"), list) and payload["error"]:
+            if _error_outcome(payload["error"]) == Outcome.RATE_LIMITED:
+                return Outcome.RATE_LIMITED
+        return super().classify_http_error(status, payload)
