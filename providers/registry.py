@@ -15,6 +15,28 @@ ADAPTERS: dict[str, str] = {
     "binance": "providers.adapters.binance.Binance",
     "kraken": "providers.adapters.kraken.Kraken",
     "coinbase": "providers.adapters.coinbase.Coinbase",
+    # price (and CoinLore's markets and global)
+    "kucoin": "providers.adapters.kucoin.KuCoin",
+    "bitfinex": "providers.adapters.bitfinex.Bitfinex",
+    "okx": "providers.adapters.okx.Okx",
+    "coinlore": "providers.adapters.coinlore.CoinLore",
+    # fear & greed
+    "alternative_me": "providers.adapters.alternative_me.AlternativeMe",
+    "coinmarketcap": "providers.adapters.coinmarketcap.CoinMarketCap",
+    # DeFi TVL
+    "defillama": "providers.adapters.defillama.DefiLlama",
+    "yearn_ydaemon": "providers.adapters.yearn_ydaemon.YearnYDaemon",
+    # gas / fees
+    "etherscan": "providers.adapters.etherscan.Etherscan",
+    "mempool_space": "providers.adapters.mempool_space.MempoolSpace",
+    "blockchair": "providers.adapters.blockchair.Blockchair",
+    "publicnode_eth": "providers.adapters.publicnode_eth.PublicNodeEth",
+    # news
+    "coindesk": "providers.adapters.coindesk.CoinDesk",
+    "cointelegraph": "providers.adapters.cointelegraph.Cointelegraph",
+    "bitcoinist": "providers.adapters.bitcoinist.Bitcoinist",
+    "decrypt": "providers.adapters.decrypt.Decrypt",
+    "cryptopanic": "providers.adapters.cryptopanic.CryptoPanic",
 }
 
 

@@ -1,0 +1,98 @@
+"""Bitfinex v2 public: /tickers?symbols=tBTCUSD,tETHUSD. Rows are bare arrays without field names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers import symbols
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.schemas import make_quote, number
+
+# Positions in a trading ("t...") ticker row.
+ROW_SYMBOL, ROW_CHANGE_RELATIVE, ROW_LAST_PRICE, ROW_VOLUME = 0, 6, 7, 8
+TRADING_ROW_LENGTH = 11
+# Bitfinex's own ticker names for a few assets.
+ALIASES = {"USDT": "UST", "DASH": "DSH", "IOTA": "IOT"}
+RATE_LIMIT_MARKER = "ERR_RATE_LIMIT"
+# Values derived by arithmetic are rounded: float noise past these decimals means nothing.
+PCT_DECIMALS = 4
+# ["error", 10020, "limit: invalid"]: a request parameter Bitfinex refuses.
+PARAM_ERROR_CODE = 10020
+# ERR_RATE_LIMIT as a numeric code (recalled from Bitfinex's error list, not seen in a recording).
+RATE_LIMIT_CODE = 11010
+
+
+def trading_symbol(base: str, quote: str) -> str:
+    """tBTCUSD, but tDOGE:USD once either side is longer than three letters."""
+    base, quote = ALIASES.get(base, base), ALIASES.get(quote, quote)
+    return f"t{base}:{quote}" if len(base) > 3 or len(quote) > 3 else f"t{base}{quote}"
+
+
+def _error_outcome(payload: Any) -> Outcome | None:
+    if isinstance(payload, Mapping) and payload.get("error"):
+        return Outcome.RATE_LIMITED if payload["error"] == RATE_LIMIT_MARKER else Outcome.BAD_DATA
+    if isinstance(payload, list) and payload[:1] == ["error"]:
+        code = payload[1] if len(payload) > 1 else None
+        if code == RATE_LIMIT_CODE:
+            return Outcome.RATE_LIMITED
+        return Outcome.PERMANENT if code == PARAM_ERROR_CODE else Outcome.TRANSIENT
+    return None
+
+
+class Bitfinex(Adapter):
+    slug = "bitfinex"
+    capabilities = frozenset({"price"})
+
+    def _symbol(self, coin_id: str, vs: str) -> str:
+        base = symbols.symbol_for(coin_id)
+        if base is None:
+            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+        return trading_symbol(base, vs.upper())
+
+    def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability != "price":
+            return super().build_request(capability, params)
+        wanted = ",".join(self._symbol(coin_id, params["vs"]) for coin_id in params["ids"])
+        return RequestSpec(path="/tickers", params={"symbols": wanted})
+
+    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability != "price":
+            return super().parse(capability, params, payload)
+        outcome = _error_outcome(payload)
+        if outcome is not None:
+            raise AdapterError(f"{self.slug}: error inside HTTP 200: {str(payload)[:120]}", outcome=outcome)
+        if not isinstance(payload, list):
+            raise BadData(f"{self.slug}: expected an array of ticker rows")
+        rows = {row[ROW_SYMBOL]: row for row in payload if isinstance(row, list) and row and isinstance(row[0], str)}
+        vs = params["vs"]
+        quotes = []
+        for coin_id in params["ids"]:
+            row = rows.get(self._symbol(coin_id, vs))
+            if row is None:
+                raise BadData(f"{self.slug}: {coin_id} missing from the answer")
+            if len(row) < TRADING_ROW_LENGTH:
+                raise BadData(f"{self.slug}: short ticker row for {coin_id}")
+            last = number(row[ROW_LAST_PRICE], "LAST_PRICE", slug=self.slug)
+            volume = number(row[ROW_VOLUME], "VOLUME", slug=self.slug)
+            relative = number(row[ROW_CHANGE_RELATIVE], "DAILY_CHANGE_RELATIVE", slug=self.slug)
+            quote = make_quote(
+                slug=self.slug,
+                id=coin_id,
+                symbol=symbols.symbol_for(coin_id),
+                vs=vs,
+                price=last,
+                # VOLUME is in the base asset; times the last price it is in the quote currency.
+                volume_24h=round(volume * last, 2) if volume is not None and last is not None else None,
+                # DAILY_CHANGE_RELATIVE is a ratio, not a percentage.
+                change_24h_pct=round(relative * 100, PCT_DECIMALS) if relative is not None else None,
+            )
+            quotes.append(quote.to_dict())
+        return quotes
+
+    def classify_http_error(self, status: int, payload: Any) -> Outcome:
+        # Bitfinex reports bad parameters with HTTP 500 and a rate limit with a body marker.
+        outcome = _error_outcome(payload)
+        if outcome in (Outcome.RATE_LIMITED, Outcome.PERMANENT):
+            return outcome
+        return super().classify_http_error(status, payload)

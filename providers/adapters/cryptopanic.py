@@ -1,0 +1,76 @@
+"""CryptoPanic posts: {count, next, previous, results: [...]}, auth_token query added by the engine.
+
+The plan is part of the path and has moved over time: the free "developer" plan's path now 404s,
+plan paths such as /growth/v2/posts/ remain (POSTS_PATH, under https://cryptopanic.com/api).
+`next` embeds the caller's token: it is never read, logged or passed on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
+from providers.adapters.rss import check_news_dates, clean_summary, clean_url, finish_news, plain_text
+from providers.schemas import iso_from_string
+from providers.schemas import NewsItem
+
+POSTS_PATH = "/growth/v2/posts/"
+AUTH_MARKERS = ("token", "unauthorized", "forbidden")
+RATE_LIMIT_MARKERS = ("rate limit", "too many", "throttl")
+
+
+def _error_outcome(info: str) -> Outcome:
+    text = info.lower()
+    if any(marker in text for marker in RATE_LIMIT_MARKERS):
+        return Outcome.RATE_LIMITED
+    if any(marker in text for marker in AUTH_MARKERS):
+        return Outcome.PERMANENT
+    return Outcome.BAD_DATA
+
+
+class CryptoPanic(Adapter):
+    slug = "cryptopanic"
+    capabilities = frozenset({"news"})
+
+    def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability != "news":
+            return super().build_request(capability, params)
+        return RequestSpec(path=POSTS_PATH, params={"public": "true", "kind": "news"})
+
+    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability != "news":
+            return super().parse(capability, params, payload)
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected an object")
+        if payload.get("status") == "api_error" or "results" not in payload:
+            info = str(payload.get("info") or payload.get("detail") or "no results")
+            raise AdapterError(f"{self.slug}: error inside HTTP 200: {info[:120]!r}", outcome=_error_outcome(info))
+        results = payload["results"]
+        if not isinstance(results, list):
+            raise BadData(f"{self.slug}: results is not a list")
+        items = []
+        for post in results:
+            if not isinstance(post, Mapping) or not plain_text(post.get("title")):
+                continue
+            source = post.get("source") if isinstance(post.get("source"), Mapping) else {}
+            items.append(
+                NewsItem(
+                    title=plain_text(post["title"]),
+                    # Paid plans add the publisher's URL; otherwise the CryptoPanic page links to it.
+                    url=clean_url(post.get("original_url")) or clean_url(post.get("url")),
+                    source=str(source.get("title") or source.get("domain") or post.get("domain") or "CryptoPanic"),
+                    published_at=iso_from_string(post.get("published_at") or post.get("created_at"), slug=self.slug),
+                    summary=clean_summary(post.get("description")),
+                )
+            )
+        if results and not items:
+            raise BadData(f"{self.slug}: no usable posts")
+        check_news_dates(items, None, slug=self.slug)
+        return finish_news(items, params)
+
+    def classify_http_error(self, status: int, payload: Any) -> Outcome:
+        info = str(payload.get("info", "")) if isinstance(payload, Mapping) else ""
+        if info and _error_outcome(info) == Outcome.RATE_LIMITED:
+            return Outcome.RATE_LIMITED
+        return super().classify_http_error(status, payload)

@@ -1,0 +1,96 @@
+"""KuCoin spot: /market/orderbook/level1 for one pair, /market/allTickers to batch several.
+
+Success is the string code "200000" inside the envelope; anything else is an error, even in a 200.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers import symbols
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.schemas import iso_from_epoch, make_quote, number
+
+SUCCESS_CODE = "200000"
+RATE_LIMIT_CODE = "429000"
+# 400xxx are parameter/symbol errors: asking again will not help.
+PERMANENT_CODE_PREFIX = "400"
+# KuCoin's USD liquidity is in USDT pairs, as on Binance.
+QUOTE_ASSET = {"usd": "USDT"}
+# Percentages derived from ratios are rounded: float noise past 4 decimals means nothing.
+PCT_DECIMALS = 4
+
+
+def _code_outcome(code: str) -> Outcome:
+    if code == RATE_LIMIT_CODE:
+        return Outcome.RATE_LIMITED
+    if code.startswith(PERMANENT_CODE_PREFIX):
+        return Outcome.PERMANENT
+    return Outcome.BAD_DATA
+
+
+class KuCoin(Adapter):
+    slug = "kucoin"
+    capabilities = frozenset({"price"})
+
+    def _pair(self, coin_id: str, vs: str) -> str:
+        base = symbols.symbol_for(coin_id)
+        if base is None:
+            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+        return f"{base}-{QUOTE_ASSET.get(vs, vs.upper())}"
+
+    def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability != "price":
+            return super().build_request(capability, params)
+        pairs = [self._pair(coin_id, params["vs"]) for coin_id in params["ids"]]
+        if len(pairs) == 1:
+            return RequestSpec(path="/api/v1/market/orderbook/level1", params={"symbol": pairs[0]})
+        return RequestSpec(path="/api/v1/market/allTickers")
+
+    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability != "price":
+            return super().parse(capability, params, payload)
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected an envelope object")
+        code = str(payload.get("code"))
+        if code != SUCCESS_CODE:
+            raise AdapterError(
+                f"{self.slug}: code {code} inside HTTP 200: {str(payload.get('msg'))[:120]!r}",
+                outcome=_code_outcome(code),
+            )
+        data = payload.get("data")
+        if not isinstance(data, Mapping):
+            # An unknown pair answers 200000 with data null.
+            raise BadData(f"{self.slug}: no data in the answer")
+        vs = params["vs"]
+        if "ticker" in data:
+            rows = {row.get("symbol"): row for row in data.get("ticker") or [] if isinstance(row, Mapping)}
+        else:
+            rows = {self._pair(params["ids"][0], vs): data}
+        stamp_ms = number(data.get("time"), "time", slug=self.slug)
+        answered_at = iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug)
+        quotes = []
+        for coin_id in params["ids"]:
+            row = rows.get(self._pair(coin_id, vs))
+            if row is None:
+                raise BadData(f"{self.slug}: {coin_id} missing from the answer")
+            change_rate = number(row.get("changeRate"), "changeRate", slug=self.slug)
+            quote = make_quote(
+                slug=self.slug,
+                id=coin_id,
+                symbol=symbols.symbol_for(coin_id),
+                vs=vs,
+                # level1 calls the last trade "price", allTickers calls it "last".
+                price=row.get("last", row.get("price")),
+                volume_24h=row.get("volValue"),
+                change_24h_pct=round(change_rate * 100, PCT_DECIMALS) if change_rate is not None else None,
+                last_updated=answered_at,
+            )
+            quotes.append(quote.to_dict())
+        return quotes
+
+    def classify_http_error(self, status: int, payload: Any) -> Outcome:
+        if isinstance(payload, Mapping) and str(payload.get("code")) == RATE_LIMIT_CODE:
+            return Outcome.RATE_LIMITED
+        return super().classify_http_error(status, payload)
