@@ -174,3 +174,57 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# --- Monitoring ---
+# Health sweeps, alerting, roll-ups and pruning (healing/tasks.py). The DatabaseScheduler copies
+# this schedule into django-celery-beat's tables on start, where the admin can edit it.
+CELERY_BEAT_SCHEDULE.update({
+    # `expires`: a sweep still queued when the next one is due is dropped, not run late.
+    "healing.tasks.health_sweep_task": {
+        "task": "healing.tasks.health_sweep_task", "schedule": 30.0, "options": {"expires": 25},
+    },
+    "healing.tasks.evaluate_alerts_task": {
+        "task": "healing.tasks.evaluate_alerts_task", "schedule": 60.0, "options": {"expires": 55},
+    },
+    "healing.tasks.sync_maintenance_task": {
+        "task": "healing.tasks.sync_maintenance_task", "schedule": 60.0, "options": {"expires": 55},
+    },
+    # Every 10 minutes keeps the current hour's row near-live; rows are per hour.
+    "healing.tasks.rollup_stats_task": {"task": "healing.tasks.rollup_stats_task", "schedule": 600.0},
+    "healing.tasks.prune_history_task": {"task": "healing.tasks.prune_history_task", "schedule": 86400.0},
+})
+# Probes in flight at once; the sweep's HTTP pool is sized to match (see healing/probes.py).
+CRYPTOHUB_SWEEP_CONCURRENCY = env.int("CRYPTOHUB_SWEEP_CONCURRENCY", default=500)
+# Upper bound of one probe's deadline (seconds); a provider's shorter timeout_s wins.
+CRYPTOHUB_HEALTH_TIMEOUT_S = env.float("CRYPTOHUB_HEALTH_TIMEOUT_S", default=8.0)
+# Health checks, resolved alerts and test deliveries are kept this many days (uptime needs 30).
+CRYPTOHUB_HISTORY_DAYS = env.int("CRYPTOHUB_HISTORY_DAYS", default=35)
+CRYPTOHUB_ROLLUP_DAYS = env.int("CRYPTOHUB_ROLLUP_DAYS", default=400)
+# Notification deliveries: attempts (first included) and the exponential backoff base (seconds).
+CRYPTOHUB_NOTIFY_ATTEMPTS = env.int("CRYPTOHUB_NOTIFY_ATTEMPTS", default=4)
+CRYPTOHUB_NOTIFY_BACKOFF_S = env.float("CRYPTOHUB_NOTIFY_BACKOFF_S", default=2.0)
+# Telegram Bot API base URL (tests point it at a local receiver).
+CRYPTOHUB_TELEGRAM_API_BASE = env.str("CRYPTOHUB_TELEGRAM_API_BASE", default="https://api.telegram.org")
+# When set, GET /metrics needs "Authorization: Bearer <token>"; empty leaves it open.
+CRYPTOHUB_METRICS_TOKEN = env.str("CRYPTOHUB_METRICS_TOKEN", default="")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cryptohub@localhost")
+
+# --- Healing engine ---
+# Fresh cache TTL per capability (seconds); a stale copy is kept CRYPTOHUB_STALE_TTL_S for
+# stale-if-error. "raw" (the proxy) is not cached unless a call asks for it.
+CRYPTOHUB_FRESH_TTL = {
+    "price": 10, "markets": 60, "global": 60, "fear_greed": 3600, "trending": 300, "tvl": 600,
+    "gas": 15, "news": 300, "sentiment": 300, "raw": 0,
+}
+CRYPTOHUB_STALE_TTL_S = env.float("CRYPTOHUB_STALE_TTL_S", default=86400.0)
+# After the fresh TTL, for this long the stale copy is answered at once while one refresh runs.
+CRYPTOHUB_SWR_WINDOW_S = env.float("CRYPTOHUB_SWR_WINDOW_S", default=60.0)
+# One overall deadline per data request (seconds): no upstream call outlives it.
+CRYPTOHUB_DEADLINE_S = env.float("CRYPTOHUB_DEADLINE_S", default=8.0)
+# Hedging starts the next provider once an attempt exceeds its p90 latency, but never sooner than this.
+CRYPTOHUB_HEDGE_FLOOR_MS = env.float("CRYPTOHUB_HEDGE_FLOOR_MS", default=200.0)
+# Upstream answers above this size are refused as bad data.
+CRYPTOHUB_MAX_BODY_BYTES = env.int("CRYPTOHUB_MAX_BODY_BYTES", default=5_000_000)
+# httpx logs every request URL at INFO, and a URL may carry a provider's key in its query string.
+LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}})
