@@ -1,0 +1,122 @@
+"""Cached answers in Redis: keys, the fresh / stale-while-revalidate / stale policy, and entries.
+
+One key per (capability, canonical params) holds one JSON entry with the time it was fetched.
+The key lives `stale_ttl_s` (24 h); freshness is decided on read against the injected clock:
+
+    age < fresh_ttl                      -> fresh: answer it (served "cache")
+    fresh_ttl <= age < fresh_ttl + swr   -> revalidate: answer it at once (served "stale") and
+                                            let one background refresh run for all processes
+    older                                -> stale: a miss, kept only to answer when every
+                                            provider fails (served "stale", with its age)
+
+So a fresh hit costs exactly one Redis GET. The single background refresher is chosen by a
+Redis lock (SET NX) per key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio
+
+from providers.runtime import rkey
+
+FRESH, REVALIDATE, STALE = "fresh", "revalidate", "stale"
+# Lock held by the one refresher of a key; released on success, left to expire on failure so a
+# failing refresh is not retried by every following request (seconds beyond the deadline).
+REFRESH_LOCK_SLACK_S = 5.0
+
+
+def canonical(params: Mapping[str, Any]) -> str:
+    """Stable text of already-normalized params: key order and list order do not matter."""
+
+    def norm(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): norm(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return sorted((norm(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True, default=str))
+        return value
+
+    return json.dumps(norm(params), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def data_key(capability: str, params: Mapping[str, Any]) -> str:
+    digest = hashlib.sha1(canonical(params).encode()).hexdigest()[:20]
+    return rkey("cache", capability, digest)
+
+
+def raw_key(slug: str, method: str, path: str, params: Mapping[str, Any]) -> str:
+    digest = hashlib.sha1(f"{method.upper()} {path} {canonical(params)}".encode()).hexdigest()[:20]
+    return rkey("cache", "raw", slug, digest)
+
+
+def refresh_lock_key(key: str) -> str:
+    return key + ":refresh"
+
+
+@dataclass(frozen=True)
+class Entry:
+    data: Any
+    source: str
+    fetched_at: float  # epoch seconds
+    attempts: tuple = ()  # the attempts of the fetch that produced it, as dicts
+
+    def age(self, now: float) -> float:
+        return max(0.0, now - self.fetched_at)
+
+    def freshness(self, now: float, fresh_ttl_s: float, swr_window_s: float) -> str:
+        age = self.age(now)
+        if age < fresh_ttl_s:
+            return FRESH
+        if fresh_ttl_s > 0 and age < fresh_ttl_s + swr_window_s:
+            return REVALIDATE
+        return STALE
+
+    def dumps(self) -> bytes:
+        return json.dumps(
+            {"d": self.data, "s": self.source, "t": self.fetched_at, "a": list(self.attempts)},
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def loads(cls, raw: bytes | str) -> "Entry":
+        obj = json.loads(raw)
+        return cls(data=obj["d"], source=obj["s"], fetched_at=float(obj["t"]), attempts=tuple(obj.get("a", ())))
+
+
+def encode_bytes(body: bytes) -> str:
+    return base64.b64encode(body).decode()
+
+
+def decode_bytes(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+async def read(r: redis.asyncio.Redis, key: str) -> Entry | None:
+    raw = await r.get(key)
+    if raw is None:
+        return None
+    try:
+        return Entry.loads(raw)
+    except (ValueError, KeyError, TypeError):
+        return None  # an entry from an older format is simply a miss
+
+
+async def write(r: redis.asyncio.Redis, key: str, entry: Entry, *, keep_s: float) -> None:
+    """Store the entry for `keep_s` seconds (the stale TTL); freshness is judged on read."""
+    await r.set(key, entry.dumps(), ex=max(1, math.ceil(keep_s)))
+
+
+async def claim_refresh(r: redis.asyncio.Redis, key: str, token: str, hold_s: float) -> bool:
+    """True for exactly one caller (in any process) until the lock is released or expires."""
+    return bool(await r.set(refresh_lock_key(key), token, nx=True, px=max(1, int(hold_s * 1000))))
+
+
+async def release_refresh(r: redis.asyncio.Redis, key: str) -> None:
+    await r.delete(refresh_lock_key(key))

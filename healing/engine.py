@@ -1,0 +1,429 @@
+"""The healing engine: fetch a capability (or a raw provider call) resiliently. ORM-free, async.
+
+`fetch_capability()` is DESIGN.md's "one data request, end to end":
+
+1. cache (healing.cache): a fresh hit is one Redis GET; in the stale-while-revalidate window the
+   stale copy is answered at once and one background refresh runs for all processes;
+2. a miss goes through single-flight (healing.singleflight): one caller per key in all
+   processes fetches, the others get its result;
+3-9. the fallback chain (healing.hedging): strategy order, skips, budgets, retries, hedging;
+10. success is cached (fresh + stale) and answered with its provenance; if everything failed
+   the stale copy is answered with its age, else AllProvidersFailed says what was tried and
+   what to do next.
+
+Everything the engine touches comes in `Deps` (Redis client, HTTP client, clock, sleep, RNG,
+settings), so tests control time. Deadlines run on the event loop's monotonic clock; the
+injected `clock` (epoch seconds) drives cache ages, breakers, budgets and cool-downs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+import redis.asyncio
+
+from healing import cache, singleflight
+from healing.breaker import HALF_OPEN, OPEN, BreakerStore, decode_state
+from healing.config import ProviderConfig, Snapshot
+from healing.errors import (
+    SKIPPED_BREAKER_OPEN,
+    SKIPPED_BUDGET,
+    SKIPPED_NO_KEY,
+    AllProvidersFailed,
+    Attempt,
+    UnknownCapability,
+)
+from healing.hedging import Candidate, Chain, Exhausted, adapter_for, order_candidates, serves
+from healing.http import call_provider, classify_status, parse_answer
+from healing.ratelimit import Budget, describe_budgets
+from providers.adapters.base import Adapter, Outcome, RequestSpec
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AllProvidersFailed", "Answer", "Attempt", "Deps", "EngineSettings", "RawAnswer", "UnknownCapability",
+    "drain_background", "fetch_capability", "fetch_raw", "suggestions",
+]
+
+# Fresh TTL per capability in seconds (settings.CRYPTOHUB_FRESH_TTL overrides any of them).
+DEFAULT_FRESH_TTL: Mapping[str, float] = MappingProxyType({
+    "price": 10, "markets": 60, "global": 60, "fear_greed": 3600, "trending": 300, "tvl": 600,
+    "gas": 15, "news": 300, "sentiment": 300, "raw": 0,
+})
+# How long the stale copy is kept for stale-if-error (seconds).
+DEFAULT_STALE_TTL_S = 86400.0
+# After the fresh TTL, for this long: answer the stale copy at once and refresh in the background.
+DEFAULT_SWR_WINDOW_S = 60.0
+DEFAULT_DEADLINE_S = 8.0
+DEFAULT_HEDGE_FLOOR_MS = 200.0
+DEFAULT_MAX_BODY_BYTES = 5_000_000
+# Single-flight followers stop waiting this share of the deadline before it ends (at most
+# SF_RESERVE_MAX_S), keeping time to try themselves if the leader never answers.
+SF_RESERVE_SHARE = 0.25
+SF_RESERVE_MAX_S = 2.0
+# A background refresh's lock outlives its deadline by this much (seconds).
+REFRESH_LOCK_SLACK_S = cache.REFRESH_LOCK_SLACK_S
+
+SERVED_LIVE, SERVED_CACHE, SERVED_STALE = "live", "cache", "stale"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    fresh_ttl_s: Mapping[str, float] = field(default_factory=lambda: DEFAULT_FRESH_TTL)
+    stale_ttl_s: float = DEFAULT_STALE_TTL_S
+    swr_window_s: float = DEFAULT_SWR_WINDOW_S
+    deadline_s: float = DEFAULT_DEADLINE_S
+    hedge_floor_ms: float = DEFAULT_HEDGE_FLOOR_MS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @classmethod
+    def from_django_settings(cls) -> "EngineSettings":
+        from django.conf import settings
+
+        ttl = dict(DEFAULT_FRESH_TTL)
+        ttl.update(getattr(settings, "CRYPTOHUB_FRESH_TTL", {}) or {})
+        return cls(
+            fresh_ttl_s=MappingProxyType({k: float(v) for k, v in ttl.items()}),
+            stale_ttl_s=float(getattr(settings, "CRYPTOHUB_STALE_TTL_S", DEFAULT_STALE_TTL_S)),
+            swr_window_s=float(getattr(settings, "CRYPTOHUB_SWR_WINDOW_S", DEFAULT_SWR_WINDOW_S)),
+            deadline_s=float(getattr(settings, "CRYPTOHUB_DEADLINE_S", DEFAULT_DEADLINE_S)),
+            hedge_floor_ms=float(getattr(settings, "CRYPTOHUB_HEDGE_FLOOR_MS", DEFAULT_HEDGE_FLOOR_MS)),
+            max_body_bytes=int(getattr(settings, "CRYPTOHUB_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        )
+
+    def fresh_ttl(self, capability: str) -> float:
+        return float(self.fresh_ttl_s.get(capability, 0.0))
+
+
+@dataclass
+class Deps:
+    redis: redis.asyncio.Redis  # decode_responses=False
+    http: httpx.AsyncClient  # one per process: healing.http.get_client()
+    clock: Callable[[], float] = time.time  # epoch seconds; tests move it
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    settings: EngineSettings = field(default_factory=EngineSettings)
+
+    @functools.cached_property
+    def breakers(self) -> BreakerStore:
+        return BreakerStore(self.redis, self.clock)
+
+    @functools.cached_property
+    def budget(self) -> Budget:
+        return Budget(self.redis, clock=self.clock)
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Answer:
+    data: Any
+    source: str
+    served: str  # live | cache | stale
+    age_s: float
+    fetched_at: str
+    attempts: list[Attempt]
+
+    def meta(self, capability: str) -> dict:
+        return {
+            "capability": capability,
+            "source": self.source,
+            "served": self.served,
+            "age_s": round(self.age_s, 2),
+            "fetched_at": self.fetched_at,
+            "attempts": [a.as_dict() for a in self.attempts],
+        }
+
+
+@dataclass
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    source: str
+    served: str
+    attempts: list[Attempt]
+
+
+# --- background refreshes (stale-while-revalidate) ------------------------------------------
+
+_background: set[asyncio.Task] = set()
+
+
+def _spawn(coro: Awaitable[Any]) -> None:
+    task = asyncio.ensure_future(coro)
+    _background.add(task)  # a strong reference, or the task may be collected mid-flight
+    task.add_done_callback(_background.discard)
+
+
+async def drain_background() -> None:
+    """Wait for this loop's background refreshes (tests, graceful shutdown)."""
+    loop = asyncio.get_running_loop()
+    while pending := [t for t in _background if t.get_loop() is loop and not t.done()]:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+# --- capabilities ---------------------------------------------------------------------------
+
+
+def _entry_answer(entry: cache.Entry, served: str, now: float, attempts: list[Attempt] | None = None) -> Answer:
+    """An answer from an entry; `attempts` None means "this request made none" (a cache hit)."""
+    return Answer(entry.data, entry.source, served, entry.age(now), iso(entry.fetched_at), attempts or [])
+
+
+def _providers_of(snapshot: Snapshot, capability: str, only_provider: str | None):
+    """(pool, provider configs) for a request; UnknownCapability if nothing can serve it."""
+    if only_provider is not None:
+        cfg = snapshot.providers.get(only_provider)
+        if cfg is None or not serves(adapter_for(only_provider), capability):
+            raise UnknownCapability(f"provider {only_provider!r} does not serve {capability!r}")
+        return None, [cfg]
+    pool = snapshot.pool_for(capability)
+    if pool is None:
+        raise UnknownCapability(f"no enabled pool serves {capability!r}")
+    return pool, [snapshot.providers[m.provider] for m in pool.members if m.provider in snapshot.providers]
+
+
+async def _live(
+    capability: str, params: Mapping[str, Any], snapshot: Snapshot, deps: Deps, only_provider: str | None,
+    deadline: float,
+) -> tuple[cache.Entry | None, list[Attempt], list[str]]:
+    """Walk the chain once: (entry, attempts, []) on success, (None, attempts, suggestions) if not."""
+    pool, providers = _providers_of(snapshot, capability, only_provider)
+    # Only a pool gets the all-open last resort: a single provider's open breaker means "not now"
+    # (consensus asks providers one by one and must not wake them all).
+    candidates = await order_candidates(deps, pool, providers, capability, last_resort=pool is not None)
+
+    async def op(cand: Candidate, spec: RequestSpec, until: float) -> tuple[Any, str]:
+        response = await call_provider(
+            deps.http, cand.cfg, spec, deadline=until, max_body_bytes=deps.settings.max_body_bytes
+        )
+        if not 200 <= response.status < 300:
+            raise classify_status(cand.adapter, response, deps.clock())
+        return parse_answer(cand.adapter, capability, params, response), Outcome.OK.value
+
+    chain = Chain(deps, capability, deadline, build=lambda c: c.adapter.build_request(capability, params), op=op)
+    try:
+        winner, data = await chain.run(candidates)
+    except Exhausted:
+        if not candidates:
+            where = f"pool {pool.slug}" if pool is not None else only_provider
+            return None, chain.attempts, [f"{where}: no enabled provider with an adapter serves {capability}"]
+        return None, chain.attempts, await suggestions(deps, [c.cfg for c in candidates], chain.attempts)
+    entry = cache.Entry(data, winner.cfg.slug, deps.clock(), tuple(a.as_dict() for a in chain.attempts))
+    return entry, chain.attempts, []
+
+
+def _encode_result(entry: cache.Entry | None, attempts: list[Attempt], hints: list[str], served: str) -> bytes:
+    if entry is not None:
+        return json.dumps({"ok": True, "served": served, "entry": entry.dumps().decode()}).encode()
+    return json.dumps({"ok": False, "attempts": [a.as_dict() for a in attempts], "suggestions": hints}).encode()
+
+
+async def fetch_capability(
+    capability: str,
+    params: Mapping[str, Any],
+    *,
+    snapshot: Snapshot,
+    deps: Deps,
+    only_provider: str | None = None,
+    deadline_s: float | None = None,
+) -> Answer:
+    """Normalized data for `capability` with provenance; see the module docstring for the steps.
+
+    `params` are already validated and normalized by the caller. `only_provider` asks that
+    provider alone: no fallback, no cache read or write.
+    """
+    loop = asyncio.get_running_loop()
+    settings = deps.settings
+    budget_s = settings.deadline_s if deadline_s is None else deadline_s
+    deadline = loop.time() + budget_s
+
+    if only_provider is not None:
+        entry, attempts, hints = await _live(capability, params, snapshot, deps, only_provider, deadline)
+        if entry is None:
+            raise AllProvidersFailed(capability, attempts, hints)
+        return _entry_answer(entry, SERVED_LIVE, deps.clock(), attempts)
+
+    _providers_of(snapshot, capability, None)  # unknown capability: 404 before touching Redis
+    key = cache.data_key(capability, params)
+    fresh_ttl = settings.fresh_ttl(capability)
+    stale = await cache.read(deps.redis, key)
+    if stale is not None:
+        now = deps.clock()
+        state = stale.freshness(now, fresh_ttl, settings.swr_window_s)
+        if state == cache.FRESH:
+            return _entry_answer(stale, SERVED_CACHE, now)
+        if state == cache.REVALIDATE:
+            token = uuid.uuid4().hex
+            if await cache.claim_refresh(deps.redis, key, token, budget_s + REFRESH_LOCK_SLACK_S):
+                _spawn(_refresh(capability, params, snapshot, deps, key, budget_s))
+            return _entry_answer(stale, SERVED_STALE, now)
+
+    async def produce() -> bytes:
+        # Double-check: a leader elected just after another one finished finds its result here.
+        current = await cache.read(deps.redis, key)
+        if current is not None and current.freshness(deps.clock(), fresh_ttl, 0) == cache.FRESH:
+            return _encode_result(current, [], [], SERVED_CACHE)
+        entry, attempts, hints = await _live(capability, params, snapshot, deps, None, deadline)
+        if entry is not None:
+            await cache.write(deps.redis, key, entry, keep_s=settings.stale_ttl_s)
+        return _encode_result(entry, attempts, hints, SERVED_LIVE)
+
+    reserve = min(SF_RESERVE_MAX_S, SF_RESERVE_SHARE * budget_s)
+    payload, _led = await singleflight.run(deps.redis, key, produce, deadline=deadline, reserve_s=reserve)
+    result = json.loads(payload)
+    now = deps.clock()
+    if result["ok"]:
+        # Followers report the leader's attempts: that fetch is what answered them too.
+        entry = cache.Entry.loads(result["entry"])
+        made = [Attempt.from_dict(a) for a in entry.attempts] if result["served"] == SERVED_LIVE else None
+        return _entry_answer(entry, result["served"], now, made)
+    attempts = [Attempt.from_dict(a) for a in result["attempts"]]
+    if stale is not None:
+        logger.warning("all providers failed for %s; serving stale copy from %s", capability, iso(stale.fetched_at))
+        return _entry_answer(stale, SERVED_STALE, now, attempts)
+    raise AllProvidersFailed(capability, attempts, list(result["suggestions"]))
+
+
+async def _refresh(
+    capability: str, params: Mapping[str, Any], snapshot: Snapshot, deps: Deps, key: str, budget_s: float
+) -> None:
+    """The one background refresh of a stale-while-revalidate key (across all processes)."""
+    try:
+        deadline = asyncio.get_running_loop().time() + budget_s
+        entry, attempts, _ = await _live(capability, params, snapshot, deps, None, deadline)
+        if entry is None:
+            # The lock is left to expire: a failing refresh is not retried by every request.
+            logger.warning("background refresh of %s failed: %s", capability,
+                           ", ".join(f"{a.provider}={a.outcome}" for a in attempts))
+            return
+        await cache.write(deps.redis, key, entry, keep_s=deps.settings.stale_ttl_s)
+        await cache.release_refresh(deps.redis, key)
+    except Exception:
+        logger.exception("background refresh of %s crashed", capability)
+
+
+# --- raw provider calls (the safe proxy) ------------------------------------------------------
+
+
+async def fetch_raw(
+    provider: ProviderConfig,
+    spec: RequestSpec,
+    *,
+    deps: Deps,
+    deadline_s: float | None = None,
+    cache_ttl_s: float = 0,
+) -> RawAnswer:
+    """A raw call to base_url + spec.path through the same breaker, budget, retries and cache.
+
+    2xx answers and the provider's own 4xx answers (bad request, not found...) come back as they
+    are; transport failures, 5xx, rate limits, oversized bodies and refused redirects raise
+    AllProvidersFailed (after the same retry rules as data calls).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (deps.settings.deadline_s if deadline_s is None else deadline_s)
+    cacheable = cache_ttl_s > 0 and spec.method.upper() in ("GET", "HEAD") and spec.json_body is None
+    key = cache.raw_key(provider.slug, spec.method, spec.path, spec.params) if cacheable else ""
+    if cacheable:
+        hit = await cache.read(deps.redis, key)
+        if hit is not None and hit.age(deps.clock()) < cache_ttl_s:
+            d = hit.data
+            return RawAnswer(d["status"], d["headers"], cache.decode_bytes(d["body"]), provider.slug, SERVED_CACHE, [])
+
+    adapter = adapter_for(provider.slug) or Adapter()
+    candidates = await _raw_candidates(deps, provider, adapter)
+
+    async def op(cand: Candidate, req: RequestSpec, until: float) -> tuple[Any, str]:
+        response = await call_provider(
+            deps.http, cand.cfg, req, deadline=until, max_body_bytes=deps.settings.max_body_bytes
+        )
+        if 200 <= response.status < 300:
+            return response, Outcome.OK.value
+        failure = classify_status(cand.adapter, response, deps.clock())
+        if failure.outcome == Outcome.PERMANENT.value:
+            return response, Outcome.PERMANENT.value  # the provider's own answer: the caller sees it
+        raise failure
+
+    chain = Chain(deps, "raw", deadline, build=lambda c: spec, op=op, hedge=False)
+    try:
+        _, response = await chain.run(candidates)
+    except Exhausted:
+        raise AllProvidersFailed("raw", chain.attempts, await suggestions(deps, [provider], chain.attempts)) from None
+    if cacheable and 200 <= response.status < 300:
+        data = {"status": response.status, "headers": response.headers, "body": cache.encode_bytes(response.body)}
+        entry = cache.Entry(data, provider.slug, deps.clock(), tuple(a.as_dict() for a in chain.attempts))
+        await cache.write(deps.redis, key, entry, keep_s=cache_ttl_s)
+    return RawAnswer(response.status, response.headers, response.body, provider.slug, SERVED_LIVE, chain.attempts)
+
+
+async def _raw_candidates(deps: Deps, provider: ProviderConfig, adapter: Adapter) -> list[Candidate]:
+    """The single provider of a raw call, with the same skip rules as a pool member."""
+    if not provider.enabled:
+        raise UnknownCapability(f"provider {provider.slug!r} is disabled")
+    pipe = deps.redis.pipeline(transaction=False)
+    deps.breakers.queue_read(pipe, provider.slug)
+    deps.budget.queue_cooling(pipe, provider.slug)
+    raw_state, raw_cooling = await pipe.execute()
+    now = deps.clock()
+    state = decode_state(raw_state).at(now)
+    cooling = deps.budget.parse_cooling(raw_cooling)
+    cand = Candidate(provider, adapter)
+    if provider.key_required and not provider.api_key():
+        cand.skip, cand.skip_detail = SKIPPED_NO_KEY, f"needs an API key in {provider.api_key_env}"
+    elif cooling is not None:
+        cand.skip, cand.skip_detail = SKIPPED_BUDGET, f"cooling down for {math.ceil(cooling - now)} s (Retry-After)"
+    elif state.state == OPEN:
+        cand.skip, cand.reopens_at = SKIPPED_BREAKER_OPEN, state.reopens_at
+        cand.skip_detail = f"breaker open for {math.ceil(state.reopens_at - now)} s"
+    elif state.state == HALF_OPEN:
+        cand.needs_probe = True
+    return [cand]
+
+
+# --- what to do next --------------------------------------------------------------------------
+
+
+async def suggestions(deps: Deps, providers: list[ProviderConfig], attempts: list[Attempt]) -> list[str]:
+    """One line per provider that can recover: when its breaker reopens, when its budget frees."""
+    seen: dict[str, ProviderConfig] = {}
+    for cfg in providers:
+        seen.setdefault(cfg.slug, cfg)
+    states = await deps.breakers.states(seen)
+    now = deps.clock()
+    out: list[str] = []
+    for slug, cfg in seen.items():
+        state = states[slug]
+        if cfg.key_required and not cfg.api_key():
+            out.append(f"{slug}: set the API key variable {cfg.api_key_env} to use it")
+            continue
+        if state.state == OPEN and state.reopens_at is not None:
+            out.append(f"{slug}: breaker reopens at {iso(state.reopens_at)} (in {math.ceil(state.reopens_at - now)} s)")
+        cooling = await deps.budget.cooling_until(slug)
+        if cooling is not None:
+            out.append(f"{slug}: rate-limited by the provider until {iso(cooling)} (in {math.ceil(cooling - now)} s)")
+        if cfg.rate_limits:
+            out.extend(describe_budgets(slug, await deps.budget.remaining(cfg), now))
+    if not out:
+        tried = {a.outcome for a in attempts}
+        if tried & {Outcome.TIMEOUT.value, Outcome.TRANSIENT.value}:
+            out.append("providers are timing out or failing; retry in a few seconds")
+        elif tried:
+            out.append("no provider had usable data for this request; check the parameters")
+    return out
+

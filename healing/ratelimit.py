@@ -1,0 +1,194 @@
+"""Rate-limit budgets and Retry-After cool-downs per provider, shared by every process via Redis.
+
+Budgets use the `limits` library's moving-window strategy over its redis-py async storage, for
+every window in the provider's `rate_limits` string ("2/second;100/minute"): a call goes only
+when all windows have room, so a spent budget routes to the next provider before the provider
+ever answers 429.
+
+`limits` stamps entries with `time.time()`; `ClockedRedisStorage` runs the very same Lua scripts
+with the injected clock instead, so tests move time to free a window instead of sleeping.
+
+Cool-downs are separate: a 429/418 answer sets `cooldown:<slug>` to the epoch time the provider
+asked us to wait until (Retry-After), and every process skips it until then.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis.asyncio
+from limits import RateLimitItem
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.util import parse_many
+
+from providers.runtime import rkey
+
+logger = logging.getLogger(__name__)
+
+# Cool-down when a provider says "slow down" without a usable Retry-After (seconds).
+DEFAULT_COOLDOWN_S = 60.0
+# Never trust a Retry-After longer than this (seconds): a typo upstream must not bench a provider for days.
+MAX_COOLDOWN_S = 3600.0
+# Shortest cool-down honoured (seconds): "Retry-After: 0" still means "not right now".
+MIN_COOLDOWN_S = 1.0
+
+
+class ClockedRedisStorage(RedisStorage):
+    """limits' async Redis storage (redis-py bridge), stamping moving-window entries with `clock`."""
+
+    def __init__(self, uri: str, *, clock: Callable[[], float] = time.time, **options: Any):
+        super().__init__(uri, implementation="redispy", **options)
+        self.clock = clock
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        bridge = self.bridge
+        return bool(
+            await bridge.lua_acquire_moving_window([bridge.prefixed_key(key)], [self.clock(), limit, expiry, amount])
+        )
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        bridge = self.bridge
+        now = self.clock()
+        window = await bridge.lua_moving_window([bridge.prefixed_key(key)], [now - expiry, limit])
+        if window:
+            return float(window[0]), int(window[1])
+        return now, 0
+
+
+@functools.lru_cache(maxsize=512)
+def parse_limits(spec: str) -> tuple[RateLimitItem, ...]:
+    """The windows of a limits string, shortest first; an unparseable string means no limit."""
+    if not spec or not spec.strip():
+        return ()
+    try:
+        items = parse_many(spec)
+    except ValueError:
+        logger.warning("ignoring unparseable rate limit %r", spec)
+        return ()
+    # Shortest window first: if a later (longer) window is spent, the token wasted in an earlier
+    # one belongs to a window that frees soon anyway.
+    return tuple(sorted(items, key=lambda item: item.get_expiry()))
+
+
+def limit_text(item: RateLimitItem) -> str:
+    """The window as people write it: "2/second", "10/6 seconds"."""
+    unit = item.GRANULARITY.name
+    return f"{item.amount}/{unit}" if item.multiples == 1 else f"{item.amount}/{item.multiples} {unit}s"
+
+
+def cooldown_key(slug: str) -> str:
+    return rkey("cooldown", slug)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def cooldown_seconds(retry_after_s: float | None) -> float:
+    if retry_after_s is None or math.isnan(retry_after_s):
+        return DEFAULT_COOLDOWN_S
+    return min(MAX_COOLDOWN_S, max(MIN_COOLDOWN_S, retry_after_s))
+
+
+class Budget:
+    """Shared budgets and cool-downs. Build it from a redis.asyncio client (sharing its pool),
+    a redis URL, or a ready limits storage."""
+
+    def __init__(
+        self,
+        source: redis.asyncio.Redis | str | RedisStorage,
+        *,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.clock = clock
+        prefix = rkey("rl")
+        if isinstance(source, RedisStorage):
+            self.storage = source
+            self.redis = source.bridge.get_connection()
+        elif isinstance(source, str):
+            url = source if source.startswith("async+") else "async+" + source
+            self.storage = ClockedRedisStorage(url, clock=clock, key_prefix=prefix)
+            self.redis = self.storage.bridge.get_connection()
+        else:
+            self.storage = ClockedRedisStorage(
+                "async+redis://", clock=clock, key_prefix=prefix, connection_pool=source.connection_pool
+            )
+            self.redis = source
+        self.limiter = MovingWindowRateLimiter(self.storage)
+
+    async def acquire(self, cfg: Any) -> str | None:
+        """Take one token in every window; None if taken, else the spent limit ("2/second")."""
+        for item in parse_limits(cfg.rate_limits):
+            if not await self.limiter.hit(item, cfg.slug):
+                return limit_text(item)
+        return None
+
+    async def try_acquire(self, cfg: Any) -> bool:
+        return await self.acquire(cfg) is None
+
+    async def remaining(self, cfg: Any) -> list[dict]:
+        """Per window: the limit, tokens left, and when the next token frees (epoch seconds)."""
+        out = []
+        for item in parse_limits(cfg.rate_limits):
+            stats = await self.limiter.get_window_stats(item, cfg.slug)
+            out.append({"limit": limit_text(item), "remaining": max(0, stats.remaining), "resets_at": stats.reset_time})
+        return out
+
+    async def cool_down(self, slug: str, seconds: float) -> float:
+        """Skip `slug` everywhere for `seconds`; returns the epoch time the cool-down ends."""
+        until = self.clock() + seconds
+        # The key outlives the cool-down a little; readers compare against the clock anyway.
+        await self.redis.set(cooldown_key(slug), repr(until), ex=max(1, math.ceil(seconds)) + 60)
+        logger.info("provider %s cooling down for %.1f s", slug, seconds)
+        return until
+
+    def queue_cooling(self, pipe: Any, slug: str) -> None:
+        pipe.get(cooldown_key(slug))
+
+    def parse_cooling(self, raw: Any) -> float | None:
+        if raw is None:
+            return None
+        until = float(raw)
+        return until if until > self.clock() else None
+
+    async def cooling_until(self, slug: str) -> float | None:
+        """Epoch time the provider's cool-down ends, or None if it is not cooling down."""
+        return self.parse_cooling(await self.redis.get(cooldown_key(slug)))
+
+    async def reset(self, slug: str, cfg: Any = None) -> None:
+        """Forget the cool-down and every budget window of `slug`."""
+        keys = [cooldown_key(slug)]
+        pattern = self.storage.bridge.prefixed_key(f"LIMITER/{slug}/*")
+        async for key in self.redis.scan_iter(match=pattern, count=500):
+            keys.append(key)
+        await self.redis.delete(*keys)
+
+
+def describe_budgets(slug: str, windows: Iterable[dict], now: float) -> list[str]:
+    """Suggestions for spent windows: "binance: budget 1/second frees in 0.4 s"."""
+    out = []
+    for w in windows:
+        if w["remaining"] <= 0:
+            out.append(f"{slug}: budget {w['limit']} frees in {max(0.0, w['resets_at'] - now):.1f} s")
+    return out

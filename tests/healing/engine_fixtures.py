@@ -1,0 +1,415 @@
+"""Helpers for the engine tests: a scripted HTTP server on a real socket, test adapters, a clock.
+
+`Upstream` is a small HTTP/1.1 server (asyncio streams, keep-alive) on 127.0.0.1 running in a
+background thread, so it keeps answering while a test's own loop is blocked or another process
+calls it. Each provider slug gets a script of behaviours (the last one repeats); the server
+counts calls per slug and notes when each request arrived and whether it is still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import struct
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from healing.config import MemberConfig, PoolConfig, ProviderConfig, Snapshot
+from providers.adapters.base import Adapter, BadData, PermanentError, RateLimitedError, RequestSpec
+
+T0 = 1_800_000_000.0  # the fake clock's start (epoch seconds)
+SLUGS = ("alpha", "beta", "gamma", "delta")
+
+
+class FakeClock:
+    def __init__(self, start: float = T0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingSleep:
+    """Stands in for asyncio.sleep in retries: records the delay, yields once, never waits."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(0)
+
+
+# --- test adapters ----------------------------------------------------------------------------
+
+
+class EchoAdapter(Adapter):
+    """Asks GET /price?ids=..&vs=.. and expects {"price": {...}} back."""
+
+    capabilities = frozenset({"price"})
+
+    def build_request(self, capability, params):
+        ids = list(params.get("ids", []))
+        if "unknown-coin" in ids:
+            raise PermanentError(f"{self.slug}: unknown symbol unknown-coin")
+        return RequestSpec(path="/price", params={"ids": ",".join(ids), "vs": params.get("vs", "usd")})
+
+    def parse(self, capability, params, payload):
+        if not isinstance(payload, dict):
+            raise BadData(f"{self.slug}: not an object")
+        if payload.get("error") == "slow down":
+            raise RateLimitedError(f"{self.slug}: slow down", retry_after_s=30)
+        if payload.get("error"):
+            raise BadData(f"{self.slug}: error inside 200")
+        if "price" not in payload:
+            raise BadData(f"{self.slug}: no price")
+        return payload["price"]
+
+
+class Alpha(EchoAdapter):
+    slug = "alpha"
+
+
+class Beta(EchoAdapter):
+    slug = "beta"
+
+
+class Gamma(EchoAdapter):
+    slug = "gamma"
+
+
+class Delta(EchoAdapter):
+    slug = "delta"
+
+
+ADAPTER_PATHS = {slug: f"tests.healing.engine_fixtures.{slug.capitalize()}" for slug in SLUGS}
+
+
+def register_adapters() -> None:
+    """Register the test adapters (for child processes; tests use the monkeypatching fixture)."""
+    from providers import registry
+
+    registry.ADAPTERS.update(ADAPTER_PATHS)
+    registry.get_adapter.cache_clear()
+
+
+# --- snapshots ----------------------------------------------------------------------------------
+
+
+def provider(upstream: "Upstream", slug: str, **overrides: Any) -> ProviderConfig:
+    fields: dict[str, Any] = {
+        "slug": slug, "name": slug.title(), "category": "market_data", "base_url": upstream.url(slug),
+        "rate_limits": "", "timeout_s": 5.0,
+    }
+    fields.update(overrides)
+    return ProviderConfig(**fields)
+
+
+def snapshot(*providers: ProviderConfig, strategy: str = "priority", capability: str = "price") -> Snapshot:
+    """One pool for `capability` with the providers in the given order of priority."""
+    n = len(providers)
+    members = tuple(MemberConfig(p.slug, priority=n - i) for i, p in enumerate(providers))
+    return Snapshot(
+        version=1,
+        providers={p.slug: p for p in providers},
+        pools={capability: PoolConfig(capability, capability, strategy, members)},
+    )
+
+
+# --- the scripted upstream ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class B:
+    """One behaviour: kind plus an argument (seconds, status, header value, size, location)."""
+
+    kind: str
+    arg: Any = None
+
+
+OK = B("ok")
+HANG = B("hang")
+RESET = B("reset")
+MALFORMED = B("malformed")
+ERROR_IN_200 = B("error200")
+SLOW_DOWN_IN_200 = B("slowdown200")
+TEAPOT = B("status", 418)
+
+
+def latency(seconds: float) -> B:
+    return B("latency", seconds)
+
+
+def status(code: int) -> B:
+    return B("status", code)
+
+
+def too_many(retry_after: str | None) -> B:
+    return B("429", retry_after)
+
+
+def big(size: int) -> B:
+    return B("big", size)
+
+
+def redirect(location: str) -> B:
+    return B("redirect", location)
+
+
+def price_body(slug: str, query: dict) -> dict:
+    ids = [i for i in query.get("ids", [""])[0].split(",") if i]
+    vs = query.get("vs", ["usd"])[0]
+    return {"price": {coin: {vs: 100.0 + i} for i, coin in enumerate(ids)}, "provider": slug}
+
+
+class Upstream:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.scripts: dict[str, list[B]] = {}
+        self.calls: Counter = Counter()
+        self.paths: dict[str, list[str]] = defaultdict(list)
+        self.arrivals: list[tuple[str, float]] = []  # (slug, time.monotonic()) per request
+        self.open_requests = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.port = 0
+
+    # control, from the test thread
+    def start(self) -> "Upstream":
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def url(self, slug: str) -> str:
+        return f"http://127.0.0.1:{self.port}/p/{slug}"
+
+    def script(self, slug: str, *behaviours: B) -> None:
+        with self.lock:
+            self.scripts[slug] = list(behaviours)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.scripts.clear()
+            self.calls.clear()
+            self.paths.clear()
+            self.arrivals.clear()
+
+    def count(self, slug: str) -> int:
+        with self.lock:
+            return self.calls[slug]
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """True once no request is open any more (the client hung up on every hanging one)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if self.open_requests == 0:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    # the server, in its thread
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    def _next(self, slug: str) -> B:
+        with self.lock:
+            script = self.scripts.get(slug) or [OK]
+            return script.pop(0) if len(script) > 1 else script[0]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+                if int(headers.get("content-length", 0) or 0):
+                    await reader.readexactly(int(headers["content-length"]))
+                parts = urlsplit(target)
+                segments = parts.path.split("/")
+                slug = segments[2] if len(segments) > 2 and segments[1] == "p" else "-"
+                with self.lock:
+                    self.calls[slug] += 1
+                    self.paths[slug].append(parts.path)
+                    self.arrivals.append((slug, time.monotonic()))
+                    self.open_requests += 1
+                try:
+                    keep = await self._answer(slug, method, parts, reader, writer)
+                finally:
+                    with self.lock:
+                        self.open_requests -= 1
+                if not keep:
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def _answer(self, slug, method, parts, reader, writer) -> bool:
+        b = self._next(slug)
+        query = parse_qs(parts.query)
+        if b.kind == "latency":
+            await asyncio.sleep(b.arg)
+            b = OK
+        if b.kind == "hang":
+            # Hold the request until the client hangs up.
+            while await reader.read(1024):
+                pass
+            return False
+        if b.kind == "reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return False
+        if b.kind == "ok":
+            return self._write(writer, 200, json.dumps(price_body(slug, query)).encode())
+        if b.kind == "status":
+            return self._write(writer, b.arg, json.dumps({"status": b.arg}).encode())
+        if b.kind == "429":
+            extra = {"Retry-After": b.arg} if b.arg is not None else {}
+            return self._write(writer, 429, b'{"error": "too many requests"}', extra)
+        if b.kind == "malformed":
+            return self._write(writer, 200, b'{"price": {"bitcoin": ')
+        if b.kind == "error200":
+            return self._write(writer, 200, b'{"error": "upstream exploded"}')
+        if b.kind == "slowdown200":
+            return self._write(writer, 200, b'{"error": "slow down"}')
+        if b.kind == "big":
+            return self._write(writer, 200, b'{"price": {}, "pad": "' + b"x" * b.arg + b'"}')
+        if b.kind == "redirect":
+            return self._write(writer, 302, b"", {"Location": b.arg})
+        raise AssertionError(f"unknown behaviour {b}")
+
+    @staticmethod
+    def _write(writer, code: int, body: bytes, headers: dict | None = None) -> bool:
+        lines = [f"HTTP/1.1 {code} X", f"Content-Length: {len(body)}", "Content-Type: application/json"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        return True
+
+
+# --- two OS processes hitting the same key ---------------------------------------------------------
+
+
+def child_burst(redis_url: str, snap: Snapshot, n: int, start: Any, out: Any) -> None:
+    """Run in a spawned process: `n` concurrent identical fetches once `start` is set."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    register_adapters()
+
+    import redis.asyncio
+
+    from healing import http
+    from healing.engine import Deps, EngineSettings, fetch_capability
+
+    async def main() -> list[tuple[str, str]]:
+        r = redis.asyncio.Redis.from_url(redis_url, max_connections=200)
+        client = http.make_client()
+        deps = Deps(redis=r, http=client, settings=EngineSettings(deadline_s=5.0))
+        start.wait(30)
+        answers = await asyncio.gather(*(
+            fetch_capability("price", {"ids": ["bitcoin"], "vs": "usd"}, snapshot=snap, deps=deps)
+            for _ in range(n)
+        ))
+        await client.aclose()
+        await r.aclose()
+        return [(a.source, a.served) for a in answers]
+
+    out.put(asyncio.run(main()))
+
+
+# --- fixtures (import them into a test module: `from tests.healing.engine_fixtures import *`) ------
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    server = Upstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def up(upstream):
+    """The module's upstream, with scripts and counters cleared for this test."""
+    upstream.reset()
+    yield upstream
+    upstream.wait_idle(2)
+
+
+@pytest.fixture
+def adapters(monkeypatch):
+    from providers import registry
+
+    for slug, path in ADAPTER_PATHS.items():
+        monkeypatch.setitem(registry.ADAPTERS, slug, path)
+    registry.get_adapter.cache_clear()
+    yield
+    registry.get_adapter.cache_clear()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def sleeper():
+    return RecordingSleep()
+
+
+@pytest.fixture
+def aredis(redis_server):
+    import redis.asyncio
+
+    return redis.asyncio.Redis.from_url(redis_server.url, max_connections=2000)
+
+
+@pytest.fixture
+async def deps(aredis, clock, sleeper, adapters):
+    import random
+
+    from healing import http
+    from healing.engine import Deps, EngineSettings
+
+    client = http.make_client()
+    # A high hedge floor keeps "alpha answers" deterministic on a loaded machine; the hedging tests
+    # lower it themselves.
+    settings = EngineSettings(
+        fresh_ttl_s={"price": 10.0}, swr_window_s=60.0, deadline_s=3.0, hedge_floor_ms=2500.0, max_body_bytes=20_000
+    )
+    yield Deps(redis=aredis, http=client, clock=clock, sleep=sleeper, rng=random.Random(7), settings=settings)
+    from healing.engine import drain_background
+
+    await drain_background()
+    await client.aclose()
+    await aredis.aclose()
+
+
+__all__ = [
+    "B", "ERROR_IN_200", "FakeClock", "HANG", "MALFORMED", "OK", "RESET", "SLOW_DOWN_IN_200", "T0", "TEAPOT",
+    "Upstream", "adapters", "aredis", "big", "child_burst", "clock", "deps", "latency", "provider",
+    "redirect", "register_adapters", "sleeper", "snapshot", "status", "too_many", "up", "upstream",
+]

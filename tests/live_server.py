@@ -1,0 +1,194 @@
+"""Real cryptohub server processes for tests, and the shared fixtures of the data plane tests.
+
+`start_server()` runs `uvicorn cryptohub.asgi:application` in a subprocess.
+
+The server uses the production settings module, pointed at the pytest test database file (so
+rows a `django_db(transaction=True)` test commits are visible to it), the test Redis and the
+test's key prefix. `start_server()` returns once the server answers HTTP; `stop()` ends it (and
+its workers). The `live_servers` fixture stops every server it started at teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.redis_server import free_port
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Django + the data plane start in about a second; a loaded CI machine gets much longer.
+START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 10
+# Any path the data plane answers without touching providers.
+READY_PATH = "/api/data/"
+
+
+class LiveServer:
+    def __init__(self, process: subprocess.Popen, port: int, log: tempfile.SpooledTemporaryFile) -> None:
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = log
+
+    def output(self, tail: int = 4000) -> str:
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-tail:]
+
+    def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client(timeout=2, trust_env=False) as client:
+            while True:
+                if self.process.poll() is not None:
+                    code = self.process.returncode
+                    raise RuntimeError(f"server on port {self.port} exited ({code}):\n{self.output()}")
+                try:
+                    if client.get(self.url + READY_PATH).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"server on port {self.port} not ready in {timeout_s} s:\n{self.output()}")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            # The server runs in its own process group (start_new_session): SIGTERM reaches the
+            # uvicorn supervisor and its workers, and nothing else.
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+        self._log.close()
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a server process needs to share the test's database and Redis."""
+    from django.conf import settings
+    from django.db import connection
+
+    db_name = connection.settings_dict["NAME"]
+    if not os.path.isabs(db_name):
+        raise RuntimeError(f"the test database must be a file for server processes to share it, got {db_name!r}")
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "cryptohub.settings",
+        "DATABASE_URL": f"sqlite:///{db_name}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CRYPTOHUB_REDIS_PREFIX": settings.CRYPTOHUB_REDIS_PREFIX,
+        "PYTHONPATH": str(REPO_ROOT),
+        "DEBUG": "False",
+        "LOG_LEVEL": "WARNING",
+    })
+    env.update(extra or {})
+    return env
+
+
+def start_server(workers: int = 1, port: int | None = None, env: dict[str, str] | None = None,
+                 wait: bool = True) -> LiveServer:
+    """Start `uvicorn cryptohub.asgi:application --workers N` on 127.0.0.1 and wait until it answers."""
+    port = port or free_port()
+    log = tempfile.SpooledTemporaryFile(max_size=1_000_000)
+    command = [
+        sys.executable, "-m", "uvicorn", "cryptohub.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "on",
+        "--backlog", "4096",
+    ]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env(env), stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    server = LiveServer(process, port, log)
+    if wait:
+        server.wait_ready()
+    return server
+
+
+@pytest.fixture
+def live_servers():
+    """Call it to start servers (same arguments as start_server); all are stopped at teardown."""
+    started: list[LiveServer] = []
+
+    def start(**kwargs) -> LiveServer:
+        server = start_server(**kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+# --- data plane fixtures (import them into a test module) ---------------------------------
+
+# The price pool of the issue, in priority order (highest first).
+PRICE_PROVIDERS = ("coingecko", "coinpaprika", "coincap")
+START_EPOCH = 1_800_000_000.0
+
+
+class Clock:
+    """Epoch seconds the test moves by hand."""
+
+    def __init__(self, now: float = START_EPOCH) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def price_pool(transactional_db, fake_upstream):
+    """coingecko > coinpaprika > coincap, all pointing at the fake upstream, no rate limits.
+
+    Transactional: the data plane reads the catalogue from its own threads (and processes)."""
+    from pools.models import Pool, PoolMembership
+    from providers.models import Provider
+
+    pool = Pool.objects.create(slug="price", name="Price", capability="price", strategy="priority")
+    providers = {}
+    for n, slug in enumerate(PRICE_PROVIDERS):
+        providers[slug] = Provider.objects.create(
+            slug=slug, name=slug.title(), category="market_data", base_url=fake_upstream.base_url(slug),
+            health_path="/ping", rate_limits="", timeout_s=5,
+        )
+        PoolMembership.objects.create(pool=pool, provider=providers[slug], priority=100 - 10 * n)
+    return providers
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(**options):
+    from healing import engine
+    from healing.dataplane import create_app
+
+    app = create_app(**options)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.app = app
+            yield client
+        await engine.drain_background()
+
+
+@pytest.fixture
+async def data_client(clock):
+    """An httpx client talking to a fresh data plane app (lifespan started) in this process."""
+    async with serve_in_process(deps_overrides={"clock": clock}, check_interval_s=0.05) as client:
+        yield client
