@@ -64,3 +64,52 @@ def make_provider(db):
         return Provider.objects.create(**fields)
 
     return make
+
+
+# --- API clients: staff (token), plain user (token), anonymous, staff session enforcing CSRF ---
+
+
+def _user(username, *, staff):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username, password="pw-" + username, is_staff=staff)
+
+
+def _token_client(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=user).key)
+    return client
+
+
+@pytest.fixture
+def staff_user(db):
+    return _user("staffer", staff=True)
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    return _token_client(staff_user)
+
+
+@pytest.fixture
+def user_client(db):
+    return _token_client(_user("plain", staff=False))
+
+
+@pytest.fixture
+def anon_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def csrf_session_client(staff_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    return client

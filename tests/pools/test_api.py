@@ -3,9 +3,6 @@
 import socket
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from pools import state
 from pools.models import Pool, PoolMembership, RotationEvent
@@ -21,41 +18,6 @@ OLD_MEMBER_BODY = {"provider_id": "coingecko", "priority": 10, "weight": 100}
 
 
 # --- fixtures ---------------------------------------------------------------------------------
-
-
-def _user(username, *, staff):
-    return get_user_model().objects.create_user(username, password="pw-" + username, is_staff=staff)
-
-
-@pytest.fixture
-def staff_user(db):
-    return _user("staffer", staff=True)
-
-
-@pytest.fixture
-def staff_client(staff_user):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=staff_user).key)
-    return client
-
-
-@pytest.fixture
-def user_client(db):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Token " + Token.objects.create(user=_user("plain", staff=False)).key)
-    return client
-
-
-@pytest.fixture
-def anon_client():
-    return APIClient()
-
-
-@pytest.fixture
-def csrf_session_client(staff_user):
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(staff_user)
-    return client
 
 
 @pytest.fixture
