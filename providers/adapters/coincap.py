@@ -1,4 +1,7 @@
-"""CoinCap v3: /assets?ids=..., every number a string, USD only. The engine adds the API key."""
+"""CoinCap v3: /assets?ids=... (price), /assets?limit=N (markets); every number a string, USD only.
+
+The engine adds the API key. Ids are CoinCap's own ("binance-coin"), mapped back to the caller's.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,23 @@ from typing import Any
 
 from providers import symbols
 from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
-from providers.schemas import iso_from_epoch, make_quote, number
+from providers.schemas import iso_from_epoch, make_market_row, make_quote, number
 
 # CoinCap quotes assets in USD only; converting would need a second call to /rates.
 SUPPORTED_VS = frozenset({"usd"})
+DEFAULT_MARKETS_LIMIT = 100
+MAX_MARKETS_LIMIT = 250
+
+_ID_BY_COINCAP = {coin.coincap: coin.id for coin in symbols.COINS}
+
+
+def _limit(params: Mapping[str, Any]) -> int:
+    return max(1, min(int(params.get("limit") or DEFAULT_MARKETS_LIMIT), MAX_MARKETS_LIMIT))
 
 
 class CoinCap(Adapter):
     slug = "coincap"
-    capabilities = frozenset({"price"})
+    capabilities = frozenset({"price", "markets"})
 
     def _coincap_id(self, coin_id: str) -> str:
         coin = symbols.coin(coin_id)
@@ -24,15 +35,18 @@ class CoinCap(Adapter):
         return coin.coincap
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability != "price":
+        if capability not in self.capabilities:
             return super().build_request(capability, params)
-        if params["vs"] not in SUPPORTED_VS:
-            raise PermanentError(f"{self.slug}: quotes only in USD, not {params['vs']!r}")
+        vs = params.get("vs", "usd")
+        if vs not in SUPPORTED_VS:
+            raise PermanentError(f"{self.slug}: quotes only in USD, not {vs!r}")
+        if capability == "markets":
+            return RequestSpec(path="/assets", params={"limit": _limit(params)})
         ids = [self._coincap_id(coin_id) for coin_id in params["ids"]]
         return RequestSpec(path="/assets", params={"ids": ",".join(ids)})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability != "price":
+        if capability not in self.capabilities:
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object with data[]")
@@ -46,6 +60,8 @@ class CoinCap(Adapter):
             raise BadData(f"{self.slug}: data is not a list")
         stamp_ms = number(payload.get("timestamp"), "timestamp", slug=self.slug)
         answered_at = iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug)
+        if capability == "markets":
+            return self._markets(params, [asset for asset in data if isinstance(asset, Mapping)], answered_at)
         by_id = {asset.get("id"): asset for asset in data if isinstance(asset, Mapping)}
         quotes = []
         for coin_id in params["ids"]:
@@ -65,6 +81,31 @@ class CoinCap(Adapter):
             )
             quotes.append(quote.to_dict())
         return quotes
+
+    def _markets(self, params: Mapping[str, Any], assets: list[Mapping], answered_at: str | None) -> list[dict]:
+        if not assets:
+            raise BadData(f"{self.slug}: empty asset list")
+        # rank is a string ("1") on most answers and an integer on some: sort by its value.
+        ranked = sorted(assets, key=lambda asset: number(asset.get("rank"), "rank", slug=self.slug) or float("inf"))
+        rows = []
+        for asset in ranked[: _limit(params)]:
+            coincap_id = str(asset.get("id") or "")
+            row = make_market_row(
+                slug=self.slug,
+                id=_ID_BY_COINCAP.get(coincap_id, coincap_id),
+                vs="usd",
+                price=asset.get("priceUsd"),
+                rank=asset.get("rank"),
+                symbol=asset.get("symbol"),
+                name=asset.get("name"),
+                market_cap=asset.get("marketCapUsd"),
+                volume_24h=asset.get("volumeUsd24Hr"),
+                change_24h_pct=asset.get("changePercent24Hr"),
+                circulating_supply=asset.get("supply"),
+                last_updated=answered_at,
+            )
+            rows.append(row.to_dict())
+        return rows
 
     def classify_http_error(self, status: int, payload: Any) -> Outcome:
         # v3 is credit-based; a spent balance (exact status and text unconfirmed) is a rate limit.

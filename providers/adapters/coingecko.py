@@ -1,4 +1,8 @@
-"""CoinGecko: /simple/price, keyed by coin id then by vs currency; all ids in one request."""
+"""CoinGecko: /simple/price (price), /coins/markets (markets), /global (global), /search/trending.
+
+Prices are keyed by coin id, then by vs currency; CoinGecko ids are the ids callers use, so no
+mapping is needed. Errors come in a status block, sometimes inside HTTP 200.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
-from providers.schemas import iso_from_epoch, make_quote
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.schemas import TrendingCoin, iso_from_epoch, iso_from_string, make_quote, number, optional_int
+from providers.schemas import check_not_future, epoch_of, make_global_stats, make_market_row
+
+# /coins/markets answers at most 250 rows per page.
+MARKETS_MAX_PER_PAGE = 250
+DEFAULT_MARKETS_LIMIT = 100
+# /search/trending lists up to 15 coins (30 on paid plans).
+DEFAULT_TRENDING_LIMIT = 15
+MAX_TRENDING_LIMIT = 30
 
 
 def _body_error_code(payload: Any) -> int | None:
@@ -22,31 +34,61 @@ def _body_error_code(payload: Any) -> int | None:
     return None
 
 
+def check_row_times(rows: list[dict], *, slug: str) -> None:
+    """Bad data if a row is stamped far after the listing's median time (the answer has no clock)."""
+    stamps = sorted(epoch_of(row["last_updated"]) for row in rows if row["last_updated"])
+    for row in rows:
+        check_not_future(row["last_updated"], stamps[len(stamps) // 2] if stamps else None, slug=slug)
+
+
+def _limit(params: Mapping[str, Any], default: int, maximum: int) -> int:
+    return max(1, min(int(params.get("limit") or default), maximum))
+
+
 class CoinGecko(Adapter):
     slug = "coingecko"
-    capabilities = frozenset({"price"})
+    capabilities = frozenset({"price", "markets", "global", "trending"})
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability != "price":
-            return super().build_request(capability, params)
-        return RequestSpec(
-            path="/simple/price",
-            params={
-                "ids": ",".join(params["ids"]),
-                "vs_currencies": params["vs"],
-                "include_market_cap": "true",
-                "include_24hr_vol": "true",
-                "include_24hr_change": "true",
-                "include_last_updated_at": "true",
-            },
-        )
+        if capability == "price":
+            return RequestSpec(
+                path="/simple/price",
+                params={
+                    "ids": ",".join(params["ids"]),
+                    "vs_currencies": params["vs"],
+                    "include_market_cap": "true",
+                    "include_24hr_vol": "true",
+                    "include_24hr_change": "true",
+                    "include_last_updated_at": "true",
+                },
+            )
+        if capability == "markets":
+            return RequestSpec(
+                path="/coins/markets",
+                params={
+                    "vs_currency": params.get("vs", "usd"),
+                    "order": "market_cap_desc",
+                    "per_page": _limit(params, DEFAULT_MARKETS_LIMIT, MARKETS_MAX_PER_PAGE),
+                    "page": 1,
+                    "sparkline": "false",
+                },
+            )
+        if capability == "global":
+            return RequestSpec(path="/global")
+        if capability == "trending":
+            return RequestSpec(path="/search/trending")
+        return super().build_request(capability, params)
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability != "price":
+        if capability not in self.capabilities:
             return super().parse(capability, params, payload)
         code = _body_error_code(payload)
         if code is not None:
             raise AdapterError(f"{self.slug}: error_code {code} inside HTTP 200", outcome=self._outcome_for_code(code))
+        handler = {"price": self._price, "markets": self._markets, "global": self._global, "trending": self._trending}
+        return handler[capability](params, payload)
+
+    def _price(self, params: Mapping[str, Any], payload: Any) -> list[dict]:
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object keyed by coin id")
         vs = params["vs"]
@@ -69,6 +111,78 @@ class CoinGecko(Adapter):
             )
             quotes.append(quote.to_dict())
         return quotes
+
+    def _markets(self, params: Mapping[str, Any], payload: Any) -> list[dict]:
+        if not isinstance(payload, list) or not payload:
+            raise BadData(f"{self.slug}: expected a non-empty array of coins")
+        rows = []
+        for row in payload[: _limit(params, DEFAULT_MARKETS_LIMIT, MARKETS_MAX_PER_PAGE)]:
+            if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
+                raise BadData(f"{self.slug}: market row without an id")
+            market = make_market_row(
+                slug=self.slug,
+                id=row["id"],
+                vs=params.get("vs", "usd"),
+                price=row.get("current_price"),
+                rank=row.get("market_cap_rank"),
+                symbol=str(row.get("symbol") or "").upper() or None,
+                name=row.get("name"),
+                market_cap=row.get("market_cap"),
+                volume_24h=row.get("total_volume"),
+                change_24h_pct=row.get("price_change_percentage_24h"),
+                circulating_supply=row.get("circulating_supply"),
+                last_updated=iso_from_string(row.get("last_updated"), slug=self.slug),
+            )
+            rows.append(market.to_dict())
+        check_row_times(rows, slug=self.slug)
+        return rows
+
+    def _global(self, params: Mapping[str, Any], payload: Any) -> dict:
+        data = payload.get("data") if isinstance(payload, Mapping) else None
+        if not isinstance(data, Mapping) or not isinstance(data.get("total_market_cap"), Mapping):
+            raise BadData(f"{self.slug}: expected {{data: {{total_market_cap: {{...}}}}}}")
+        vs = params.get("vs", "usd")
+        if vs not in data["total_market_cap"]:
+            raise PermanentError(f"{self.slug}: no global market cap in {vs!r}")
+        volumes = data.get("total_volume") if isinstance(data.get("total_volume"), Mapping) else {}
+        shares = data.get("market_cap_percentage") if isinstance(data.get("market_cap_percentage"), Mapping) else {}
+        stats = make_global_stats(
+            slug=self.slug,
+            vs=vs,
+            total_market_cap=data["total_market_cap"][vs],
+            total_volume_24h=volumes.get(vs),
+            btc_dominance_pct=shares.get("btc"),
+            eth_dominance_pct=shares.get("eth"),
+            market_cap_change_24h_pct=data.get("market_cap_change_percentage_24h_usd"),
+            active_coins=data.get("active_cryptocurrencies"),
+            updated_at=iso_from_epoch(number(data.get("updated_at"), "updated_at", slug=self.slug), slug=self.slug),
+        )
+        return stats.to_dict()
+
+    def _trending(self, params: Mapping[str, Any], payload: Any) -> list[dict]:
+        coins = payload.get("coins") if isinstance(payload, Mapping) else None
+        if not isinstance(coins, list) or not coins:
+            raise BadData(f"{self.slug}: no trending coins in the answer")
+        trending = []
+        for position, wrapper in enumerate(coins[: _limit(params, DEFAULT_TRENDING_LIMIT, MAX_TRENDING_LIMIT)], 1):
+            item = wrapper.get("item") if isinstance(wrapper, Mapping) else None
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), str) or not item["id"]:
+                raise BadData(f"{self.slug}: trending entry without an item id")
+            data = item.get("data") if isinstance(item.get("data"), Mapping) else {}
+            # data.price is a USD number; market_cap and total_volume there are display strings ("$1,234").
+            price = number(data.get("price"), f"{item['id']} price", slug=self.slug)
+            if price is not None and price <= 0:
+                raise BadData(f"{self.slug}: implausible price {price!r} for {item['id']}")
+            coin = TrendingCoin(
+                id=item["id"],
+                symbol=str(item.get("symbol") or "").upper() or None,
+                name=item.get("name"),
+                position=position,
+                market_cap_rank=optional_int(item.get("market_cap_rank"), "market_cap_rank", slug=self.slug),
+                price_usd=price,
+            )
+            trending.append(coin.to_dict())
+        return trending
 
     def classify_http_error(self, status: int, payload: Any) -> Outcome:
         # A 401/403 whose body says 429 is still a rate limit.

@@ -1,13 +1,19 @@
 """A fake upstream for end-to-end tests and benchmarks: real provider answer shapes, faults on demand.
 
 Runs as its own OS process (`python -m tests.fake_upstream --port N`), so every cryptohub server
-process and the test process see the same faults and counters. Routes are `/{slug}/{path}`:
-price endpoints of coingecko, coinpaprika, coincap, cryptocompare, binance, kraken and coinbase
-answer from one price table (so providers agree); any other path answers a small JSON 200, and a
-JSON-RPC POST gets a JSON-RPC result. The control API lives under `/_control/` (see `FakeUpstream`).
+process and the test process see the same faults and counters. Routes are `/{slug}/{path}`, and
+every endpoint the adapters call answers in that provider's real shape: price, markets, global
+and trending (coingecko, coinpaprika, coincap, coinlore, cryptocompare, binance, kraken, coinbase,
+kucoin, bitfinex, okx), fear & greed (alternative_me, coinmarketcap), TVL (defillama,
+yearn_ydaemon), fees (etherscan, mempool_space, blockchair, and any JSON-RPC POST such as
+publicnode_eth's eth_gasPrice) and news (the coindesk, cointelegraph, bitcoinist and decrypt
+feeds on any path under their slug, cryptopanic). Every answer is derived from one price table
+and one fee table, so providers agree until a test makes one lie. Any other path answers a small
+JSON 200. The control API lives under `/_control/` (see `FakeUpstream`).
 
-market.py holds the price table and the answers, server.py the ASGI app, faults and control API;
-this module the client that starts the process, and the pytest fixtures.
+market.py holds the tables, the state and the first price answers; aggregators.py, exchanges.py,
+onchain.py and feeds.py the other answers; errors.py each provider's error bodies; server.py the
+ASGI app, faults and control API; this module the client that starts the process, and fixtures.
 """
 
 from __future__ import annotations
@@ -82,8 +88,17 @@ class FakeUpstream:
         self._post("fault", {"slug": slug, "kind": kind, **options})
 
     def set_price(self, slug: str | None, coin_id: str, vs: str, price: float) -> None:
-        """Make one provider (or every provider, slug None) answer this price."""
+        """Make one provider (or every provider, slug None) answer this price.
+
+        It moves everything of that provider derived from the price: quotes, markets rows,
+        trending prices, global totals and dominance, prices inside Blockchair's stats.
+        """
         self._post("price", {"slug": slug, "id": coin_id, "vs": vs, "price": price})
+
+    def set_gas(self, slug: str | None, chain: str, standard: float) -> None:
+        """Make one provider (or every provider) answer this standard fee level for "ethereum" (gwei)
+        or "bitcoin" (sat/vB); its slow and fast levels scale with it."""
+        self._post("gas", {"slug": slug, "chain": chain, "standard": standard})
 
     def set_clock(self, epoch: float | None) -> None:
         self._post("clock", {"epoch": epoch})

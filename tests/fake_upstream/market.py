@@ -1,4 +1,8 @@
-"""The fake's market and provider answers: one price table, every provider's real answer shape."""
+"""The fake's market and state: one price table (and one fee table) that every provider's answer is
+derived from, the control state, and the price answers of the engine issue's seven providers.
+
+The other answers live next to it (aggregators, exchanges, onchain, feeds); server.py routes to all.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,17 @@ MARKET: dict[str, tuple[float, float, float, float]] = {
 # Units of a fiat (or USD stablecoin) per 1 USD.
 FIAT_PER_USD = {"usd": 1.0, "usdt": 1.0, "usdc": 1.0, "eur": 0.8771, "gbp": 0.7394, "jpy": 144.61,
                 "cad": 1.3687, "aud": 1.5372, "chf": 0.8228}
+# Rank by market cap at the table's prices: every provider lists coins in this order.
+RANK: dict[str, int] = {coin_id: rank for rank, coin_id in enumerate(
+    sorted(MARKET, key=lambda coin_id: MARKET[coin_id][0] * MARKET[coin_id][1], reverse=True), start=1)}
+_NAMES = {"binancecoin": "BNB", "ripple": "XRP", "usd-coin": "USDC", "avalanche-2": "Avalanche",
+          "the-open-network": "Toncoin", "near": "NEAR Protocol", "internet-computer": "Internet Computer",
+          "shiba-inu": "Shiba Inu", "bitcoin-cash": "Bitcoin Cash", "ethereum-classic": "Ethereum Classic"}
+# Fee levels (slow, standard, fast): Ethereum in gwei (plus the base fee), Bitcoin in sat/vB.
+GAS: dict[str, dict[str, float]] = {
+    "ethereum": {"slow": 0.49, "standard": 0.52, "fast": 0.61, "base_fee": 0.487654321},
+    "bitcoin": {"slow": 3, "standard": 4, "fast": 6},
+}
 RECENT_REQUESTS = 500  # how many requests /_control/requests remembers
 QUOTE_SUFFIXES = ("USDT", "USDC", "USD", "EUR", "GBP", "JPY", "CAD", "XBT", "BTC", "ETH", "BNB")
 
@@ -47,6 +62,7 @@ class State:
     def reset(self) -> None:
         self.faults: dict[str, dict[str, Any]] = {}
         self.overrides: dict[tuple[str, str, str], float] = {}
+        self.gas_overrides: dict[tuple[str, str], float] = {}  # (slug or "*", chain) -> standard level
         self.total = 0
         self.by_slug: dict[str, int] = {}
         self.by_path: dict[str, int] = {}
@@ -87,6 +103,15 @@ class State:
         unit = self.usd_value(vs, slug)
         return MARKET[coin_id][0] / unit if unit else None
 
+    def gas(self, slug: str, chain: str) -> dict[str, float]:
+        """The fee ladder a provider answers: the table's, scaled when a test moved its standard level."""
+        levels = GAS[chain]
+        for key in ((slug, chain), ("*", chain)):
+            if key in self.gas_overrides:
+                factor = self.gas_overrides[key] / levels["standard"]
+                return {name: value * factor for name, value in levels.items()}
+        return dict(levels)
+
     def facts(self, slug: str, coin_id: str, vs: str) -> dict[str, float] | None:
         price = self.price(slug, coin_id, vs)
         if price is None:
@@ -103,6 +128,14 @@ STATE = State()
 def _decimal(value: float) -> str:
     """A number as providers print it in strings: plain decimal digits, never exponent form."""
     return format(Decimal(repr(value)), "f")
+
+
+def name_of(coin_id: str) -> str:
+    return _NAMES.get(coin_id, coin_id.replace("-", " ").title())
+
+
+def iso_z(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _q(query: dict[str, list[str]], name: str, default: str = "") -> str:
@@ -167,8 +200,8 @@ def _paprika_ticker(coin: symbols.Coin, quotes: list[str], now: float) -> dict[s
         if facts:
             block[code] = {"price": facts["price"], "volume_24h": facts["volume"], "market_cap": round(facts["cap"]),
                            "percent_change_1h": 0.1, "percent_change_24h": facts["change"], "ath_price": None}
-    updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 30))
-    return {"id": coin.paprika, "name": coin.id.title(), "symbol": coin.symbol, "rank": 1,
+    updated = iso_z(now - 30)
+    return {"id": coin.paprika, "name": name_of(coin.id), "symbol": coin.symbol, "rank": RANK[coin.id],
             "circulating_supply": MARKET[coin.id][1], "max_supply": 0, "last_updated": updated, "quotes": block}
 
 
@@ -190,14 +223,16 @@ def coincap(rest: str, query: dict, now: float) -> Answer:
         return generic_answer("coincap", rest)
     wanted = _csv(_q(query, "ids"))
     data = []
-    for rank, coin in enumerate(symbols.COINS, start=1):
+    for coin in sorted((c for c in symbols.COINS if c.id in MARKET), key=lambda c: RANK[c.id]):
         facts = STATE.facts("coincap", coin.id, "usd")
         if facts and (not wanted or coin.coincap in wanted):
-            data.append({"id": coin.coincap, "rank": str(rank), "symbol": coin.symbol, "name": coin.id.title(),
-                         "supply": f"{facts['supply']:.16f}", "maxSupply": None,
+            data.append({"id": coin.coincap, "rank": str(RANK[coin.id]), "symbol": coin.symbol,
+                         "name": name_of(coin.id), "supply": f"{facts['supply']:.16f}", "maxSupply": None,
                          "marketCapUsd": f"{facts['cap']:.16f}", "volumeUsd24Hr": f"{facts['volume']:.16f}",
                          "priceUsd": _decimal(facts["price"]), "changePercent24Hr": _decimal(facts["change"]),
                          "vwap24Hr": _decimal(facts["price"]), "explorer": None})
+    if _q(query, "limit").isdigit():
+        data = data[: int(_q(query, "limit"))]
     return 200, {"data": data, "timestamp": int(now * 1000)}, {}
 
 
@@ -306,10 +341,12 @@ def generic_answer(slug: str, rest: str) -> Answer:
     return 200, {"ok": True, "provider": slug, "path": rest}, {}
 
 
-def jsonrpc_answer(request: Any) -> Any:
-    results = {"eth_chainId": "0x1", "eth_blockNumber": "0x15d3c40", "eth_gasPrice": "0x3b9aca00", "net_version": "1"}
+def jsonrpc_answer(request: Any, slug: str = "*") -> Any:
+    # A node's eth_gasPrice is about base fee + tip: the fee table's standard level, in wei.
+    gas_price = hex(round(STATE.gas(slug, "ethereum")["standard"] * 10**9))
+    results = {"eth_chainId": "0x1", "eth_blockNumber": "0x15d3c40", "eth_gasPrice": gas_price, "net_version": "1"}
     if isinstance(request, list):
-        return [jsonrpc_answer(item) for item in request]
+        return [jsonrpc_answer(item, slug) for item in request]
     method = request.get("method") if isinstance(request, dict) else None
     return {"jsonrpc": "2.0", "id": request.get("id", 1) if isinstance(request, dict) else 1,
             "result": results.get(method, "0x1")}

@@ -11,7 +11,13 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
-from tests.fake_upstream.market import PROVIDERS, STATE, Answer, generic_answer, jsonrpc_answer
+from tests.fake_upstream import aggregators, exchanges, feeds, market, onchain
+from tests.fake_upstream.errors import ERROR_IN_200_BODY, RATE_LIMIT_BODY
+from tests.fake_upstream.market import GAS, STATE, Answer, generic_answer, jsonrpc_answer
+
+# Later tables win: aggregators extends market's CoinGecko and CoinPaprika answers.
+PROVIDERS = {**market.PROVIDERS, **aggregators.PROVIDERS, **exchanges.PROVIDERS, **onchain.PROVIDERS,
+             **feeds.PROVIDERS}
 
 FAULT_KINDS = frozenset({"latency", "hang", "reset", "status", "rate_limit", "teapot", "error_in_200",
                          "malformed", "oversized", "ok"})
@@ -19,35 +25,11 @@ HANG_MAX_S = 300  # a hung request is dropped after this long even if the client
 OVERSIZED_BYTES = 6 * 1024 * 1024
 
 # Versioned base paths of the real providers, accepted with or without the prefix.
-BASE_PREFIX = {"coingecko": "/api/v3", "coinpaprika": "/v1", "coincap": "/v3", "coinbase": "/v2"}
+BASE_PREFIX = {"coingecko": "/api/v3", "coinpaprika": "/v1", "coincap": "/v3", "coinbase": "/v2", "coinlore": "/api",
+               "bitfinex": "/v2", "mempool_space": "/api", "cryptopanic": "/api"}
 
 # --- faults -----------------------------------------------------------------------------------
 
-RATE_LIMIT_BODY = {
-    "coingecko": {"status": {"error_code": 429, "error_message": (
-        "You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing "
-        "to subscribe to our API plans for higher rate limits.")}},
-    "coinpaprika": {"error": "Too many requests"},
-    "coincap": {"error": "Too Many Requests"},
-    "cryptocompare": {"Response": "Error", "Message": "You are over your rate limit please upgrade your account!",
-                      "HasWarning": False, "Type": 99, "RateLimit": {"calls_made": {"second": 21},
-                                                                      "max_calls": {"second": 20}}, "Data": {}},
-    "binance": {"code": -1003,
-                "msg": "Too much request weight used; current limit is 6000 request weight per 1 MINUTE."},
-    "kraken": {"error": ["EAPI:Rate limit exceeded"]},
-    "coinbase": {"errors": [{"id": "rate_limit_exceeded", "message": "Too many requests"}]},
-}
-ERROR_IN_200_BODY = {
-    "coingecko": RATE_LIMIT_BODY["coingecko"],
-    "coinpaprika": {"error": "internal error"},
-    "coincap": {"data": {"message": "We are deprecating this version of the CoinCap API, please use v3."},
-                "timestamp": 1749556800000},
-    "cryptocompare": {"Response": "Error", "Message": "Something went wrong on our side.", "HasWarning": False,
-                      "Type": 1, "RateLimit": {}, "Data": {}},
-    "binance": {"code": -1000, "msg": "An unknown error occurred while processing the request."},
-    "kraken": {"error": ["EGeneral:Internal error"]},
-    "coinbase": {"errors": [{"id": "internal_server_error", "message": "Internal server error"}]},
-}
 HTML_ERROR = "<html>\r\n<head><title>{0}</title></head>\r\n<body>\r\n<center><h1>{0}</h1></center>\r\n" \
              "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 _OVERSIZED_CACHE: dict[int, bytes] = {}
@@ -104,7 +86,7 @@ async def _apply_fault(fault: dict[str, Any], slug: str, receive: Any, send: Any
             await _respond(send, status, page, content_type="text/html")
     elif kind == "rate_limit":
         body = RATE_LIMIT_BODY.get(slug, {"error": "rate limit exceeded"})
-        await _respond(send, 429, body, {"retry-after": "1", **retry_after})
+        await _respond(send, 429, body, {"retry-after": "1", **retry_after}, content_type=_type_of(body))
     elif kind == "teapot":
         body = {"code": -1003, "msg": "Way too much request weight used; IP banned until 1749557400000."}
         await _respond(send, 418, body, retry_after)
@@ -112,10 +94,11 @@ async def _apply_fault(fault: dict[str, Any], slug: str, receive: Any, send: Any
         body = ERROR_IN_200_BODY.get(slug, {"error": "internal error"})
         if fault.get("variant") == "rate_limit":
             body = RATE_LIMIT_BODY.get(slug, body)
-        await _respond(send, 200, body)
+        await _respond(send, 200, body, content_type=_type_of(body))
     elif kind == "malformed":
-        complete = json.dumps(normal[1]).encode()
-        await _respond(send, 200, complete[: max(1, len(complete) // 2)])
+        complete = normal[1] if isinstance(normal[1], bytes) else json.dumps(normal[1]).encode()
+        content_type = normal[2].get("content-type", "application/json")
+        await _respond(send, 200, complete[: max(1, len(complete) // 2)], content_type=content_type)
     elif kind == "oversized":
         body = _oversized(int(fault.get("bytes", OVERSIZED_BYTES)))
         await _respond(send, 200, body, chunked=bool(fault.get("chunked")))
@@ -125,9 +108,17 @@ async def _apply_fault(fault: dict[str, Any], slug: str, receive: Any, send: Any
 # --- the ASGI app -----------------------------------------------------------------------------
 
 
+def _type_of(body: Any) -> str:
+    # Bytes bodies in the error tables are HTML pages; everything else is JSON.
+    return "text/html" if isinstance(body, bytes) else "application/json"
+
+
 async def _respond(send: Any, status: int, body: Any, headers: dict[str, str] | None = None, *,
                    content_type: str = "application/json", chunked: bool = False) -> None:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = dict(headers or {})
+    # An answer may set its own content type (feeds are XML).
+    content_type = headers.pop("content-type", content_type)
     raw_headers = [(b"content-type", content_type.encode())]
     if not chunked:
         raw_headers.append((b"content-length", str(len(data)).encode()))
@@ -175,6 +166,11 @@ async def _control(method: str, action: str, body: bytes, send: Any) -> None:
         if not data.get("id") or not data.get("vs") or not isinstance(data.get("price"), int | float):
             return await _respond(send, 400, {"error": "id, vs and a numeric price are required"})
         STATE.overrides[(data.get("slug") or "*", data["id"], data["vs"].lower())] = data["price"]
+    elif action == "gas":
+        if data.get("chain") not in GAS or not isinstance(data.get("standard"), int | float) or data["standard"] <= 0:
+            return await _respond(send, 400, {"error": f"chain (one of {sorted(GAS)}) and a positive standard level "
+                                                       "are required"})
+        STATE.gas_overrides[(data.get("slug") or "*", data["chain"])] = data["standard"]
     elif action == "clock":
         STATE.epoch = data.get("epoch")
     else:
@@ -206,7 +202,7 @@ async def app(scope: dict, receive: Any, send: Any) -> None:
         query = parse_qs(scope["query_string"].decode("latin-1"))
         if scope["method"] == "POST" and body:
             try:
-                normal = 200, jsonrpc_answer(json.loads(body)), {}
+                normal = 200, jsonrpc_answer(json.loads(body), slug), {}
             except ValueError:
                 normal = 400, {"error": "body is not JSON"}, {}
         else:
