@@ -90,6 +90,13 @@ def check_not_future(last_updated: str | None, reference_epoch_s: float | None, 
         raise BadData(f"{slug}: last_updated {last_updated} is in the future")
 
 
+def check_row_times(rows: list[dict], *, slug: str) -> None:
+    """Bad data if a row is stamped far after the listing's median time (the answer has no clock)."""
+    stamps = sorted(epoch_of(row["last_updated"]) for row in rows if row["last_updated"])
+    for row in rows:
+        check_not_future(row["last_updated"], stamps[len(stamps) // 2] if stamps else None, slug=slug)
+
+
 def make_quote(
     *,
     slug: str,

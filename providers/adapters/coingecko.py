@@ -12,7 +12,7 @@ from typing import Any
 from providers import symbols
 from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
 from providers.schemas import TrendingCoin, iso_from_epoch, iso_from_string, make_quote, number, optional_int
-from providers.schemas import check_not_future, epoch_of, make_global_stats, make_market_row
+from providers.schemas import check_row_times, make_global_stats, make_market_row
 
 # /coins/markets answers at most 250 rows per page.
 MARKETS_MAX_PER_PAGE = 250
@@ -32,13 +32,6 @@ def _body_error_code(payload: Any) -> int | None:
     if isinstance(status, Mapping) and isinstance(status.get("error_code"), int):
         return status["error_code"]
     return None
-
-
-def check_row_times(rows: list[dict], *, slug: str) -> None:
-    """Bad data if a row is stamped far after the listing's median time (the answer has no clock)."""
-    stamps = sorted(epoch_of(row["last_updated"]) for row in rows if row["last_updated"])
-    for row in rows:
-        check_not_future(row["last_updated"], stamps[len(stamps) // 2] if stamps else None, slug=slug)
 
 
 def _limit(params: Mapping[str, Any], default: int, maximum: int) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from providers import symbols
 from providers.adapters.base import Adapter, AdapterError, BadData, PermanentError, RequestSpec
 from providers.schemas import TrendingCoin, iso_from_epoch, iso_from_string, make_quote, number
-from providers.schemas import check_not_future, epoch_of, make_global_stats, make_market_row
+from providers.schemas import check_row_times, make_global_stats, make_market_row
 
 DEFAULT_MARKETS_LIMIT = 100
 MAX_MARKETS_LIMIT = 250
@@ -31,13 +31,6 @@ _ID_BY_PAPRIKA = {coin.paprika: coin.id for coin in symbols.COINS}
 
 def _limit(params: Mapping[str, Any], default: int, maximum: int) -> int:
     return max(1, min(int(params.get("limit") or default), maximum))
-
-
-def check_row_times(rows: list[dict], *, slug: str) -> None:
-    """Bad data if a row is stamped far after the listing's median time (the answer has no clock)."""
-    stamps = sorted(epoch_of(row["last_updated"]) for row in rows if row["last_updated"])
-    for row in rows:
-        check_not_future(row["last_updated"], stamps[len(stamps) // 2] if stamps else None, slug=slug)
 
 
 def _rank_key(ticker: Mapping[str, Any]) -> tuple[bool, int]:
