@@ -11,6 +11,11 @@ The key lives `stale_ttl_s` (24 h); freshness is decided on read against the inj
 
 So a fresh hit costs exactly one Redis GET. The single background refresher is chosen by a
 Redis lock (SET NX) per key.
+
+Hits, misses and stale answers are counted per capability in the hash rkey("stats", "cache")
+(fields hit:<capability>, miss:<capability>, stale:<capability>, read by /metrics). Counting
+must not add a round trip to that one GET, so `CacheCounters` buffers the increments in the
+process and the engine flushes them in the background at most once per COUNTER_FLUSH_S.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import math
-from collections.abc import Mapping
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +35,15 @@ import redis.asyncio
 
 from providers.runtime import rkey
 
+logger = logging.getLogger(__name__)
+
 FRESH, REVALIDATE, STALE = "fresh", "revalidate", "stale"
 # Lock held by the one refresher of a key; released on success, left to expire on failure so a
 # failing refresh is not retried by every following request (seconds beyond the deadline).
 REFRESH_LOCK_SLACK_S = 5.0
+# Buffered hit/miss/stale counts reach Redis at most this long after the request (seconds).
+COUNTER_FLUSH_S = 1.0
+HIT, MISS, STALE_SERVED = "hit", "miss", "stale"
 
 
 def canonical(params: Mapping[str, Any]) -> str:
@@ -120,3 +133,44 @@ async def claim_refresh(r: redis.asyncio.Redis, key: str, token: str, hold_s: fl
 
 async def release_refresh(r: redis.asyncio.Redis, key: str) -> None:
     await r.delete(refresh_lock_key(key))
+
+
+# --- hit / miss / stale counters ---------------------------------------------------------------
+
+
+def counters_key() -> str:
+    return rkey("stats", "cache")
+
+
+class CacheCounters:
+    """Per-process buffer of cache counter increments (one per Deps, so per process)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic, flush_s: float = COUNTER_FLUSH_S) -> None:
+        self._pending: Counter[str] = Counter()
+        self._monotonic = monotonic
+        self._flush_s = flush_s
+        self._last_flush = float("-inf")
+
+    def add(self, kind: str, capability: str) -> bool:
+        """Count one event; True when a flush is due (the caller schedules it)."""
+        self._pending[f"{kind}:{capability}"] += 1
+        return self._monotonic() - self._last_flush >= self._flush_s
+
+    @property
+    def pending(self) -> dict[str, int]:
+        return dict(self._pending)
+
+    async def flush(self, r: redis.asyncio.Redis) -> None:
+        """HINCRBY everything buffered in one round trip; on a Redis error the counts are kept."""
+        self._last_flush = self._monotonic()
+        batch, self._pending = self._pending, Counter()
+        if not batch:
+            return
+        try:
+            pipe = r.pipeline(transaction=False)
+            for name, n in batch.items():
+                pipe.hincrby(counters_key(), name, n)
+            await pipe.execute()
+        except Exception as exc:  # noqa: BLE001 - counters are best effort, never a request failure
+            self._pending.update(batch)
+            logger.warning("cache counters not flushed (%s); kept for the next flush", exc.__class__.__name__)

@@ -5,9 +5,10 @@ on this path touches the ORM or a sync middleware: config comes from the per-pro
 (healing.snapshot), runtime state from Redis, data from the engine. The lifespan creates the
 per-process httpx client, the async Redis client and the snapshot poller.
 
-Adding a capability is one entry in CAPABILITIES: its name and a function that validates and
-normalizes the query string into the engine's params (or raises ParamError naming the field).
-Nothing here answers 500: an unexpected error is logged with its traceback and answered 503.
+Capabilities, their parameters and validation live in healing.dataparams (shared with
+`manage.py fetch`); what a request does lives in healing.data. This module only reads the
+request, calls them and shapes the answer. Nothing here answers 500: an unexpected error is
+logged with its traceback and answered 503.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import functools
 import json
 import logging
 import os
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,80 +26,33 @@ from typing import Any
 import redis.asyncio
 from django.conf import settings
 from starlette.applications import Starlette
-from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from healing import data as data_requests
 from healing import engine
+from healing.dataparams import CAPABILITIES, MAX_IDS, CapabilityRoute, ParamError, UnknownRoute  # noqa: F401
+from healing.dataparams import parse_request, sentiment_texts
 from healing.errors import AllProvidersFailed, UnknownCapability
 from healing.http import make_client
 from healing.proxy import ProxyResult, proxy_call
 from healing.snapshot import CHECK_INTERVAL_S, SnapshotHolder
+from providers import symbols
 
 logger = logging.getLogger(__name__)
 
 DATA_PLANE_PREFIXES = ("/api/data/", "/api/data", "/api/crypto-hub/proxy")
 
-# Most ids one price request may name (providers cap their batch sizes around here too).
-MAX_IDS = 50
 # Largest proxy request body read, in bytes; JSON-RPC bodies are small.
 MAX_PROXY_REQUEST_BYTES = 256_000
 # How long shutdown waits for background cache refreshes to finish (seconds).
 SHUTDOWN_DRAIN_S = 5.0
-_ID_RE = re.compile(r"^[a-z0-9-]+$")
-_VS_RE = re.compile(r"^[a-z]{2,10}$")
-
-
-# --- capabilities ----------------------------------------------------------------------------
-
-
-class ParamError(Exception):
-    def __init__(self, field: str, detail: str, *, status: int = 400) -> None:
-        super().__init__(detail)
-        self.field = field
-        self.detail = detail
-        self.status = status
-
-
-def _ids(query: QueryParams) -> list[str]:
-    raw = query.get("ids")
-    if raw is None or not raw.strip():
-        raise ParamError("ids", "ids is required: comma-separated coin ids, e.g. ids=bitcoin,ethereum")
-    ids: list[str] = []
-    for item in raw.split(","):
-        coin = item.strip().lower()
-        if not _ID_RE.match(coin):
-            raise ParamError("ids", f"{item[:40]!r} is not a coin id (lowercase letters, digits and '-')")
-        if coin not in ids:
-            ids.append(coin)
-    if len(ids) > MAX_IDS:
-        raise ParamError("ids", f"at most {MAX_IDS} ids per request, got {len(ids)}")
-    return ids
-
-
-def _vs(query: QueryParams) -> str:
-    vs = (query.get("vs") or "usd").strip().lower()
-    if not _VS_RE.match(vs):
-        raise ParamError("vs", f"{vs[:20]!r} is not a currency code (2-10 letters, e.g. usd, eur, btc)")
-    return vs
-
-
-def price_params(query: QueryParams) -> dict[str, Any]:
-    return {"ids": _ids(query), "vs": _vs(query)}
-
-
-@dataclass(frozen=True)
-class CapabilityRoute:
-    name: str
-    params: Callable[[QueryParams], dict[str, Any]]
-    example: str
-
-
-CAPABILITIES: dict[str, CapabilityRoute] = {
-    "price": CapabilityRoute("price", price_params, "/api/data/price?ids=bitcoin,ethereum&vs=usd"),
-}
+# Largest POST /api/data/sentiment body read, in bytes (100 texts of 1,000 characters, escaped).
+MAX_SENTIMENT_REQUEST_BYTES = 512_000
+# Outcomes of a request that reached a provider and was answered "no such thing".
+_REFUSED_OUTCOMES = frozenset({"permanent", "bad_data"})
 
 
 # --- runtime (per process) -------------------------------------------------------------------
@@ -115,6 +68,7 @@ class Runtime:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SHUTDOWN_DRAIN_S):
                 await engine.drain_background()
+        await engine.flush_counters(self.deps)
         await self.holder.stop()
         await self.deps.http.aclose()
         await self.deps.redis.aclose()
@@ -167,13 +121,26 @@ def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Requ
     return wrapper
 
 
-def _failure(exc: AllProvidersFailed) -> JSONResponse:
+def _failure(exc: AllProvidersFailed, ids: list[str] | None = None) -> JSONResponse:
+    attempts = [a.as_dict() for a in exc.attempts]
+    called = [a for a in exc.attempts if not a.outcome.startswith("skipped")]
+    unknown = [coin for coin in ids or () if symbols.coin(coin) is None]
+    if unknown and called and all(a.outcome in _REFUSED_OUTCOMES for a in called):
+        # Every provider that was asked refused, and we do not know these ids either: the
+        # caller's mistake (a 400), not an outage.
+        return error(400, f"no provider knows the coin id(s) {', '.join(unknown)}", field="ids", attempts=attempts)
     body = {
         "detail": f"no provider could answer {exc.capability}",
-        "attempts": [a.as_dict() for a in exc.attempts],
+        "attempts": attempts,
         "suggestions": list(exc.suggestions),
     }
     return JSONResponse(body, status_code=503)
+
+
+def _answer(answer: data_requests.DataAnswer) -> JSONResponse:
+    return JSONResponse(
+        answer.body(), headers={"X-Cryptohub-Source": answer.source, "X-Cryptohub-Cache": answer.served}
+    )
 
 
 # --- endpoints -------------------------------------------------------------------------------
@@ -187,44 +154,47 @@ async def data_index(request: Request) -> Response:
 @guarded
 async def data(request: Request) -> Response:
     name = request.path_params["capability"]
-    route = CAPABILITIES.get(name)
-    if route is None:
-        return error(404, f"unknown capability {name[:40]!r}", capabilities=sorted(CAPABILITIES))
     try:
-        params = route.params(request.query_params)
+        req = parse_request(name, request.query_params)
+    except UnknownRoute:
+        return error(404, f"unknown capability {name[:40]!r}", capabilities=sorted(CAPABILITIES))
     except ParamError as exc:
-        return error(400, exc.detail, field=exc.field)
+        return error(exc.status, exc.detail, field=exc.field)
 
     runtime = await _runtime(request)
     snapshot = await runtime.holder.get()
-    only = request.query_params.get("provider")
-    if only is not None:
-        provider = snapshot.providers.get(only)
-        if provider is None:
-            return error(400, f"{only[:64]!r} is not a registered provider", field="provider")
-        if not provider.enabled:
-            return error(400, f"provider {only!r} is disabled", field="provider")
-
     try:
-        answer = await engine.fetch_capability(name, params, snapshot=snapshot, deps=runtime.deps, only_provider=only)
+        answer = await data_requests.fetch_data(req, snapshot=snapshot, deps=runtime.deps)
+    except ParamError as exc:
+        return error(exc.status, exc.detail, field=exc.field)
     except AllProvidersFailed as exc:
-        return _failure(exc)
+        return _failure(exc, req.params.get("ids") if req.route.name == "price" else None)
     except UnknownCapability as exc:
-        if only is not None:
-            return error(400, f"provider {only!r} does not serve {name}", field="provider")
+        if req.provider is not None:
+            return error(400, f"provider {req.provider!r} does not serve {req.route.name}", field="provider")
         return error(404, str(exc), capabilities=sorted(CAPABILITIES))
-    return JSONResponse(
-        {"data": answer.data, "meta": answer.meta(name)},
-        headers={"X-Cryptohub-Source": answer.source, "X-Cryptohub-Cache": answer.served},
-    )
+    return _answer(answer)
 
 
-async def _read_json(request: Request) -> Any:
+@guarded
+async def score_sentiment(request: Request) -> Response:
+    try:
+        if request.query_params:
+            key = next(iter(request.query_params))
+            raise ParamError(key[:40], "POST /api/data/sentiment takes only a JSON body: {\"texts\": [...]}")
+        texts = sentiment_texts(await _read_json(request, limit=MAX_SENTIMENT_REQUEST_BYTES))
+    except ParamError as exc:
+        return error(exc.status, exc.detail, field=exc.field)
+    runtime = await _runtime(request)
+    return _answer(await data_requests.score_texts(texts, now=runtime.deps.clock()))
+
+
+async def _read_json(request: Request, limit: int = MAX_PROXY_REQUEST_BYTES) -> Any:
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_PROXY_REQUEST_BYTES:
-            raise ParamError("body", f"request body larger than {MAX_PROXY_REQUEST_BYTES} bytes", status=413)
+        if size > limit:
+            raise ParamError("body", f"request body larger than {limit} bytes", status=413)
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks))
@@ -270,6 +240,8 @@ def create_app(
     routes = [
         Route("/api/data", data_index, methods=["GET"]),
         Route("/api/data/", data_index, methods=["GET"]),
+        Route("/api/data/sentiment", score_sentiment, methods=["POST"]),
+        Route("/api/data/sentiment/", score_sentiment, methods=["POST"]),
         Route("/api/data/{capability}", data, methods=["GET"]),
         Route("/api/data/{capability}/", data, methods=["GET"]),
         Route("/api/crypto-hub/proxy", proxy, methods=["POST"]),

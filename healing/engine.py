@@ -47,15 +47,16 @@ from healing.errors import (
     UnknownCapability,
 )
 from healing.hedging import Candidate, Chain, Exhausted, adapter_for, order_candidates, serves
-from healing.http import call_provider, classify_status, parse_answer
+from healing.http import Failure, call_provider, classify_status, parse_answer
 from healing.ratelimit import Budget, describe_budgets
-from providers.adapters.base import Adapter, Outcome, RequestSpec
+from providers.adapters.base import Adapter, AdapterError, Outcome, RequestSpec
+from providers.schemas import check_not_future
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "AllProvidersFailed", "Answer", "Attempt", "Deps", "EngineSettings", "RawAnswer", "UnknownCapability",
-    "drain_background", "fetch_capability", "fetch_raw", "suggestions",
+    "drain_background", "fetch_capability", "fetch_raw", "flush_counters", "suggestions",
 ]
 
 # Fresh TTL per capability in seconds (settings.CRYPTOHUB_FRESH_TTL overrides any of them).
@@ -70,6 +71,8 @@ DEFAULT_SWR_WINDOW_S = 60.0
 DEFAULT_DEADLINE_S = 8.0
 DEFAULT_HEDGE_FLOOR_MS = 200.0
 DEFAULT_MAX_BODY_BYTES = 5_000_000
+# Consensus flags a provider whose value lies more than this many percent from the median.
+DEFAULT_CONSENSUS_OUTLIER_PCT = 2.0
 # Single-flight followers stop waiting this share of the deadline before it ends (at most
 # SF_RESERVE_MAX_S), keeping time to try themselves if the leader never answers.
 SF_RESERVE_SHARE = 0.25
@@ -77,7 +80,13 @@ SF_RESERVE_MAX_S = 2.0
 # A background refresh's lock outlives its deadline by this much (seconds).
 REFRESH_LOCK_SLACK_S = cache.REFRESH_LOCK_SLACK_S
 
-SERVED_LIVE, SERVED_CACHE, SERVED_STALE = "live", "cache", "stale"
+SERVED_LIVE, SERVED_CACHE, SERVED_STALE, SERVED_CONSENSUS = "live", "cache", "stale", "consensus"
+# Where each capability's answer carries the provider's own timestamp: one far in the future
+# (beyond providers.schemas.MAX_FUTURE_SKEW_S of the engine clock) is bad data, not news.
+TIMESTAMP_FIELDS: Mapping[str, str] = MappingProxyType({
+    "price": "last_updated", "markets": "last_updated", "global": "updated_at", "gas": "source_time",
+    "fear_greed": "timestamp",
+})
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class EngineSettings:
     deadline_s: float = DEFAULT_DEADLINE_S
     hedge_floor_ms: float = DEFAULT_HEDGE_FLOOR_MS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    consensus_outlier_pct: float = DEFAULT_CONSENSUS_OUTLIER_PCT
 
     @classmethod
     def from_django_settings(cls) -> "EngineSettings":
@@ -102,6 +112,9 @@ class EngineSettings:
             deadline_s=float(getattr(settings, "CRYPTOHUB_DEADLINE_S", DEFAULT_DEADLINE_S)),
             hedge_floor_ms=float(getattr(settings, "CRYPTOHUB_HEDGE_FLOOR_MS", DEFAULT_HEDGE_FLOOR_MS)),
             max_body_bytes=int(getattr(settings, "CRYPTOHUB_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+            consensus_outlier_pct=float(
+                getattr(settings, "CRYPTOHUB_CONSENSUS_OUTLIER_PCT", DEFAULT_CONSENSUS_OUTLIER_PCT)
+            ),
         )
 
     def fresh_ttl(self, capability: str) -> float:
@@ -116,6 +129,7 @@ class Deps:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
     settings: EngineSettings = field(default_factory=EngineSettings)
+    counters: cache.CacheCounters = field(default_factory=cache.CacheCounters)
 
     @functools.cached_property
     def breakers(self) -> BreakerStore:
@@ -172,7 +186,7 @@ def _spawn(coro: Awaitable[Any]) -> None:
 
 
 async def drain_background() -> None:
-    """Wait for this loop's background refreshes (tests, graceful shutdown)."""
+    """Wait for this loop's background refreshes and counter flushes (tests, graceful shutdown)."""
     loop = asyncio.get_running_loop()
     while pending := [t for t in _background if t.get_loop() is loop and not t.done()]:
         await asyncio.gather(*pending, return_exceptions=True)
@@ -186,11 +200,33 @@ def _entry_answer(entry: cache.Entry, served: str, now: float, attempts: list[At
     return Answer(entry.data, entry.source, served, entry.age(now), iso(entry.fetched_at), attempts or [])
 
 
-def _providers_of(snapshot: Snapshot, capability: str, only_provider: str | None):
+def _count(deps: Deps, kind: str, capability: str) -> None:
+    if deps.counters.add(kind, capability):
+        _spawn(deps.counters.flush(deps.redis))
+
+
+async def flush_counters(deps: Deps) -> None:
+    """Write the buffered cache counters now (tests, shutdown)."""
+    await deps.counters.flush(deps.redis)
+
+
+def check_plausible(capability: str, data: Any, now: float, slug: str) -> None:
+    """BadData when an answer's own timestamps lie far in the future of the engine clock."""
+    name = TIMESTAMP_FIELDS.get(capability)
+    if name is None:
+        return
+    for item in data if isinstance(data, list) else [data]:
+        if isinstance(item, Mapping) and isinstance(item.get(name), str):
+            check_not_future(item[name], now, slug=slug)
+
+
+def _providers_of(
+    snapshot: Snapshot, capability: str, only_provider: str | None, params: Mapping[str, Any] | None = None
+):
     """(pool, provider configs) for a request; UnknownCapability if nothing can serve it."""
     if only_provider is not None:
         cfg = snapshot.providers.get(only_provider)
-        if cfg is None or not serves(adapter_for(only_provider), capability):
+        if cfg is None or not serves(adapter_for(only_provider), capability, params):
             raise UnknownCapability(f"provider {only_provider!r} does not serve {capability!r}")
         return None, [cfg]
     pool = snapshot.pool_for(capability)
@@ -204,10 +240,12 @@ async def _live(
     deadline: float,
 ) -> tuple[cache.Entry | None, list[Attempt], list[str]]:
     """Walk the chain once: (entry, attempts, []) on success, (None, attempts, suggestions) if not."""
-    pool, providers = _providers_of(snapshot, capability, only_provider)
+    pool, providers = _providers_of(snapshot, capability, only_provider, params)
     # Only a pool gets the all-open last resort: a single provider's open breaker means "not now"
     # (consensus asks providers one by one and must not wake them all).
-    candidates = await order_candidates(deps, pool, providers, capability, last_resort=pool is not None)
+    candidates = await order_candidates(
+        deps, pool, providers, capability, last_resort=pool is not None, params=params
+    )
 
     async def op(cand: Candidate, spec: RequestSpec, until: float) -> tuple[Any, str]:
         response = await call_provider(
@@ -215,7 +253,12 @@ async def _live(
         )
         if not 200 <= response.status < 300:
             raise classify_status(cand.adapter, response, deps.clock())
-        return parse_answer(cand.adapter, capability, params, response), Outcome.OK.value
+        data = parse_answer(cand.adapter, capability, params, response)
+        try:
+            check_plausible(capability, data, deps.clock(), cand.cfg.slug)
+        except AdapterError as exc:
+            raise Failure(exc.outcome.value, str(exc)) from None
+        return data, Outcome.OK.value
 
     chain = Chain(deps, capability, deadline, build=lambda c: c.adapter.build_request(capability, params), op=op)
     try:
@@ -268,12 +311,15 @@ async def fetch_capability(
         now = deps.clock()
         state = stale.freshness(now, fresh_ttl, settings.swr_window_s)
         if state == cache.FRESH:
+            _count(deps, cache.HIT, capability)
             return _entry_answer(stale, SERVED_CACHE, now)
         if state == cache.REVALIDATE:
+            _count(deps, cache.STALE_SERVED, capability)
             token = uuid.uuid4().hex
             if await cache.claim_refresh(deps.redis, key, token, budget_s + REFRESH_LOCK_SLACK_S):
                 _spawn(_refresh(capability, params, snapshot, deps, key, budget_s))
             return _entry_answer(stale, SERVED_STALE, now)
+    _count(deps, cache.MISS, capability)
 
     async def produce() -> bytes:
         # Double-check: a leader elected just after another one finished finds its result here.
@@ -297,6 +343,7 @@ async def fetch_capability(
     attempts = [Attempt.from_dict(a) for a in result["attempts"]]
     if stale is not None:
         logger.warning("all providers failed for %s; serving stale copy from %s", capability, iso(stale.fetched_at))
+        _count(deps, cache.STALE_SERVED, capability)
         return _entry_answer(stale, SERVED_STALE, now, attempts)
     raise AllProvidersFailed(capability, attempts, list(result["suggestions"]))
 

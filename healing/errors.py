@@ -15,7 +15,10 @@ SKIPPED_BREAKER_OPEN = "skipped_breaker_open"
 SKIPPED_BUDGET = "skipped_budget"
 SKIPPED_NO_KEY = "skipped_no_key"
 CANCELLED = "cancelled"
-SKIPPED = frozenset({SKIPPED_BREAKER_OPEN, SKIPPED_BUDGET, SKIPPED_NO_KEY})
+# A provider drained by a maintenance window: the operator took it out on purpose, so the
+# attempt list says why it was passed over but its stats don't count it.
+SKIPPED_MAINTENANCE = "skipped_maintenance"
+SKIPPED = frozenset({SKIPPED_BREAKER_OPEN, SKIPPED_BUDGET, SKIPPED_NO_KEY, SKIPPED_MAINTENANCE})
 
 
 @dataclass(frozen=True)

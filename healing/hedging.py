@@ -20,17 +20,24 @@ import asyncio
 import logging
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tenacity import RetryCallState, wait_exponential
 
-from healing import stats
+from healing import maintenance, stats
 from healing.http import DETAIL_MAX_CHARS, Failure, with_auth  # noqa: F401 - with_auth re-exported
 from healing.breaker import CLOSED, HALF_OPEN, OPEN, BreakerState, decode_state
 from healing.config import PoolConfig, ProviderConfig
-from healing.errors import CANCELLED, SKIPPED_BREAKER_OPEN, SKIPPED_BUDGET, SKIPPED_NO_KEY, Attempt
+from healing.errors import (
+    CANCELLED,
+    SKIPPED_BREAKER_OPEN,
+    SKIPPED_BUDGET,
+    SKIPPED_MAINTENANCE,
+    SKIPPED_NO_KEY,
+    Attempt,
+)
 from healing.ratelimit import cooldown_seconds
 from pools import state as pool_state
 from pools.strategies import PRIORITY, Member, order_members
@@ -93,8 +100,14 @@ def adapter_for(slug: str) -> Adapter | None:
     return registry.get_adapter(slug)
 
 
-def serves(adapter: Adapter | None, capability: str) -> bool:
-    return adapter is not None and (not adapter.capabilities or capability in adapter.capabilities)
+def serves(adapter: Adapter | None, capability: str, params: Mapping[str, Any] | None = None) -> bool:
+    """The adapter serves the capability and, when it lists its `chains`, the requested chain."""
+    if adapter is None or (adapter.capabilities and capability not in adapter.capabilities):
+        return False
+    chains = getattr(adapter, "chains", None)
+    chain = (params or {}).get("chain")
+    # Only gas adapters name their chains; elsewhere "chain" (TVL) is the adapter's to judge.
+    return not (chains and chain and capability == "gas" and chain not in chains)
 
 
 # The order_members() argument each runtime-driven strategy needs.
@@ -103,17 +116,18 @@ _STRATEGY_INPUT = {"round_robin": "cursor", "least_used": "usage", "fastest_resp
 
 async def order_candidates(
     deps: "Deps", pool: PoolConfig | None, providers: Sequence[ProviderConfig], capability: str,
-    *, last_resort: bool = True,
+    *, last_resort: bool = True, params: Mapping[str, Any] | None = None,
 ) -> list[Candidate]:
     """The pool's usable members in strategy order, each marked with why it must be skipped.
 
+    Members whose adapter cannot serve `params` (a gas adapter without that chain) are left out.
     With `last_resort`, an all-open pool still tries the member whose breaker reopens soonest.
     """
     r, now = deps.redis, deps.clock()
     usable: dict[str, tuple[ProviderConfig, Adapter]] = {}
     for cfg in providers:
         adapter = adapter_for(cfg.slug)
-        if cfg.enabled and serves(adapter, capability):
+        if cfg.enabled and serves(adapter, capability, params):
             usable[cfg.slug] = (cfg, adapter)
     if not usable:
         return []
@@ -123,6 +137,8 @@ async def order_candidates(
     for slug in slugs:
         deps.breakers.queue_read(pipe, slug)
         deps.budget.queue_cooling(pipe, slug)
+    # Maintenance windows ride the same round trip (the set holds slug -> window end).
+    pipe.zrangebyscore(maintenance.providers_key(), f"({now}", "+inf", withscores=True)
     reads: list[Awaitable[Any]] = [pipe.execute()]
     strategy = pool.strategy if pool is not None else PRIORITY
     if pool is not None:
@@ -135,6 +151,7 @@ async def order_candidates(
             reads.append(pool_state.arecent_latency(r, slugs))
     results = await asyncio.gather(*reads)
     raw = results[0]
+    drained = {(m.decode() if isinstance(m, bytes) else str(m)): float(end) for m, end in raw[-1]}
     extra: dict[str, Any] = {}
     if pool is not None:
         extra["demoted"] = results[1]
@@ -159,7 +176,10 @@ async def order_candidates(
         state: BreakerState = decode_state(raw[2 * i]).at(now)
         cooling = deps.budget.parse_cooling(raw[2 * i + 1])
         cand = Candidate(cfg, adapter)
-        if cfg.key_required and not cfg.api_key():
+        if cfg.slug in drained:
+            cand.skip = SKIPPED_MAINTENANCE
+            cand.skip_detail = f"in a maintenance window for {math.ceil(drained[cfg.slug] - now)} s"
+        elif cfg.key_required and not cfg.api_key():
             cand.skip, cand.skip_detail = SKIPPED_NO_KEY, f"needs an API key in {cfg.api_key_env or 'its key variable'}"
         elif cooling is not None:
             cand.skip, cand.skip_detail = SKIPPED_BUDGET, f"cooling down for {math.ceil(cooling - now)} s (Retry-After)"
@@ -352,7 +372,8 @@ class Chain:
 
     def _skip(self, slug: str, outcome: str, detail: str) -> None:
         self.attempts.append(Attempt(slug, outcome, 0.0, detail))
-        self._skips.append((slug, outcome))
+        if outcome != SKIPPED_MAINTENANCE:
+            self._skips.append((slug, outcome))
 
     async def _flush_skips(self) -> None:
         if not self._skips:

@@ -125,14 +125,15 @@ def families(snap: Snapshot) -> Iterator[Metric]:
     cache = (snap.live.get(GATEWAY) or {}).get("cache", {})
     hits = CounterMetricFamily("cryptohub_cache_hits", "Cache hits per capability", labels=["capability"])
     misses = CounterMetricFamily("cryptohub_cache_misses", "Cache misses per capability", labels=["capability"])
+    stale = CounterMetricFamily(
+        "cryptohub_cache_stale", "Answers served from the stale copy per capability", labels=["capability"]
+    )
+    families = {"hit": hits, "miss": misses, "stale": stale}
     for key, n in sorted(cache.items()):
         kind, _, capability = key.partition(":")
-        if kind == "hit":
-            hits.add_metric([capability], n)
-        elif kind == "miss":
-            misses.add_metric([capability], n)
-    yield hits
-    yield misses
+        if kind in families:
+            families[kind].add_metric([capability], n)
+    yield from families.values()
 
     if snap.sweep:
         yield GaugeMetricFamily("cryptohub_sweep_duration_seconds", "Duration of the last health sweep",

@@ -44,6 +44,7 @@ async def seed() -> None:
             await budget.try_acquire(config("alpha", rate_limits="10/minute"))
         await r.hincrby(rkey("stats", "cache"), "hit:price", 7)
         await r.hincrby(rkey("stats", "cache"), "miss:price", 2)
+        await r.hincrby(rkey("stats", "cache"), "stale:price", 1)
         await r.hset(sweep_last_key(), mapping={"started_at": NOW, "duration_s": 1.25, "probed": 2, "up": 1,
                                                 "down": 1, "skipped": 0})
     finally:
@@ -80,6 +81,7 @@ def test_metrics_report_every_family_with_exact_values(client, make_provider, pa
     assert got[("cryptohub_budget_remaining", (("limit", "10/minute"), ("provider", "alpha")))] == 7
     assert got[("cryptohub_cache_hits_total", (("capability", "price"),))] == 7
     assert got[("cryptohub_cache_misses_total", (("capability", "price"),))] == 2
+    assert got[("cryptohub_cache_stale_total", (("capability", "price"),))] == 1
     assert got[("cryptohub_sweep_duration_seconds", ())] == 1.25
     assert got[("cryptohub_sweep_providers", (("result", "down"),))] == 1
     assert got[("cryptohub_provider_up", (("provider", "alpha"),))] == 1
