@@ -163,6 +163,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The data plane (/api/data/*, the proxy) is not Django: this hook documents its paths and
+    # normalized schemas (built from providers.schemas), keeping the default enum hook first.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "healing.openapi.add_data_plane",
+    ],
 }
 
 # --- Logging ---
@@ -228,3 +234,10 @@ CRYPTOHUB_HEDGE_FLOOR_MS = env.float("CRYPTOHUB_HEDGE_FLOOR_MS", default=200.0)
 CRYPTOHUB_MAX_BODY_BYTES = env.int("CRYPTOHUB_MAX_BODY_BYTES", default=5_000_000)
 # httpx logs every request URL at INFO, and a URL may carry a provider's key in its query string.
 LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}})
+
+# --- Data capabilities ---
+# ?consensus=N flags a provider whose value lies more than this many percent from the median
+# (and counts it against the provider as bad data).
+CRYPTOHUB_CONSENSUS_OUTLIER_PCT = env.float("CRYPTOHUB_CONSENSUS_OUTLIER_PCT", default=2.0)
+# A local transformers model directory for sentiment scores; empty means VADER (offline, built in).
+CRYPTOHUB_SENTIMENT_MODEL_DIR = env.str("CRYPTOHUB_SENTIMENT_MODEL_DIR", default="")
