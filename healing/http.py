@@ -161,7 +161,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def _redirect_target(url: str, location: str, allowed_prefix: str) -> str:
+def redirect_target(url: str, location: str, allowed_prefix: str) -> str:
     target = urljoin(url, location)
     if _origin(target) != _origin(url):
         raise RedirectRefused(f"redirect to another host refused ({_origin(target)[1] or 'unknown'})")
@@ -194,7 +194,7 @@ async def send(
             if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                 if redirects >= MAX_REDIRECTS or method.upper() not in ("GET", "HEAD"):
                     raise RedirectRefused(f"HTTP {response.status_code} redirect not followed")
-                url = _redirect_target(str(response.request.url), response.headers["location"], allowed_prefix)
+                url = redirect_target(str(response.request.url), response.headers["location"], allowed_prefix)
                 params = None  # the Location carries its own query
                 redirects += 1
                 continue

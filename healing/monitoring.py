@@ -15,7 +15,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -513,19 +513,26 @@ ROLLUP_FIELDS = [
 ]
 
 
+# Roll-up rows fetched per query when iterating (an export of a year never sits in memory).
+ROLLUP_CHUNK = 2000
+
+
 def rollup_rows(*, since: datetime | None = None) -> list[dict[str, Any]]:
     """StatsRollup rows as plain dicts (oldest first), "provider" empty for the gateway row."""
+    return list(iter_rollup_rows(since=since))
+
+
+def iter_rollup_rows(*, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """rollup_rows() one row at a time, read from the database in chunks."""
     qs = StatsRollup.objects.select_related("provider").order_by("hour", "provider__slug")
     if since is not None:
         qs = qs.filter(hour__gte=since)
-    return [
-        {"hour": iso_utc(row.hour), "provider": row.provider.slug if row.provider_id else "",
-         "requests": row.requests, "ok": row.ok, "failures": row.failures, "success_rate": row.success_rate,
-         "latency_p50_ms": row.latency_p50_ms, "latency_p95_ms": row.latency_p95_ms,
-         "cache_hits": row.cache_hits, "cache_misses": row.cache_misses,
-         "cache_hit_ratio": row.cache_hit_ratio, "outcomes": row.outcomes}
-        for row in qs
-    ]
+    for row in qs.iterator(chunk_size=ROLLUP_CHUNK):
+        yield {"hour": iso_utc(row.hour), "provider": row.provider.slug if row.provider_id else "",
+               "requests": row.requests, "ok": row.ok, "failures": row.failures, "success_rate": row.success_rate,
+               "latency_p50_ms": row.latency_p50_ms, "latency_p95_ms": row.latency_p95_ms,
+               "cache_hits": row.cache_hits, "cache_misses": row.cache_misses,
+               "cache_hit_ratio": row.cache_hit_ratio, "outcomes": row.outcomes}
 
 
 async def _with_breakers(fn: Callable[[Any], Any]) -> Any:

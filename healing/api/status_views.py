@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import time
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healing import status as reports
 
-EXPORT_FORMATS = ("json", "csv")
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+# The views' clock (tests freeze it to place roll-up windows exactly).
+clock = time.time
 
 HealthSerializer = inline_serializer(
     "Health",
@@ -32,25 +36,28 @@ HealthSerializer = inline_serializer(
     },
 )
 
+WINDOW_PARAMETERS = [
+    OpenApiParameter("since", OpenApiTypes.STR, description="only hours from this ISO-8601 date or date-time on "
+                     "(naive means UTC); not together with `hours`"),
+    OpenApiParameter("hours", OpenApiTypes.INT, description=f"only the last N hours (1-{reports.MAX_ROLLUP_HOURS})"),
+]
 
-class StatsCSVRenderer(BaseRenderer):
-    """Rows (a list of dicts) as CSV; an error answer becomes a one-column `detail` table."""
 
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
+def _window(request: Request, now: float, *, default_hours: int | None):
+    """The roll-up window's start from ?since= or ?hours=; a bad value is a 400 naming it."""
+    try:
+        return reports.parse_window(since=request.query_params.get("since"), hours=request.query_params.get("hours"),
+                                    now=datetime.fromtimestamp(now, UTC), default_hours=default_hours)
+    except reports.BadParameter as exc:
+        raise ValidationError({exc.field: [str(exc)]}) from None
 
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        out = io.StringIO()
-        if isinstance(data, list):
-            writer = csv.DictWriter(out, fieldnames=reports.STATS_CSV_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(data)
-        else:
-            writer = csv.writer(out)
-            writer.writerow(["detail"])
-            writer.writerow([data.get("detail", data) if isinstance(data, dict) else data])
-        return out.getvalue().encode(self.charset)
+
+async def _async_chunks(chunks: Iterator[str]) -> AsyncIterator[str]:
+    # Under ASGI Django reads a plain iterator into memory before sending it; this keeps the
+    # download streamed, the database reads still running in the request's sync thread.
+    step = sync_to_async(next, thread_sensitive=True)
+    while (chunk := await step(chunks, None)) is not None:
+        yield chunk
 
 
 @extend_schema(tags=["status"])
@@ -79,43 +86,57 @@ class StatusView(APIView):
 
 @extend_schema(tags=["status"])
 class StatsView(APIView):
-    """Catalogue and rotation counts, recent usage and latency per provider and per pool."""
+    """Live figures (recent usage and latency per provider and pool, from Redis) and history: the
+    hourly roll-ups over the window (per provider, the gateway, the gateway by hour) and uptime
+    over 24 h / 7 d / 30 d per provider and pool."""
 
-    @extend_schema(summary="Gateway statistics", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="Gateway statistics",
+        parameters=[*WINDOW_PARAMETERS[:1], OpenApiParameter(
+            "hours", OpenApiTypes.INT,
+            description=f"roll-ups of the last N hours (default {reports.DEFAULT_ROLLUP_HOURS})")],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
-        return Response(reports.stats_report())
+        now = clock()
+        since = _window(request, now, default_hours=reports.DEFAULT_ROLLUP_HOURS)
+        return Response(reports.stats_report(now=now, since=since))
 
 
 @extend_schema(tags=["status"])
 class StatsExportView(APIView):
-    """The statistics as a download: JSON (the full report) or CSV (one row per provider)."""
+    """The hourly roll-ups as a download: CSV (a header, one line per provider per hour; the
+    gateway's line has an empty provider) or JSON (the same rows). Same content as
+    `manage.py export_stats`."""
 
-    renderer_classes = [JSONRenderer, StatsCSVRenderer]
+    # Errors answer in JSON whatever the format asked for; the download itself is streamed.
+    renderer_classes = [JSONRenderer]
 
     def perform_content_negotiation(self, request: Request, force: bool = False):
-        requested = request.query_params.get("format")
-        if requested is not None and requested not in EXPORT_FORMATS and not force:
-            raise ValidationError({"format": [f"must be one of {list(EXPORT_FORMATS)}, got {requested!r}"]})
-        return super().perform_content_negotiation(request, force=force)
+        # `format` names the download, not a DRF renderer (DRF would answer 404 for "csv").
+        return self.renderer_classes[0](), JSONRenderer.media_type
 
     @extend_schema(
-        summary="Download the statistics",
+        summary="Download the hourly roll-ups",
         parameters=[
-            OpenApiParameter("format", OpenApiTypes.STR, enum=list(EXPORT_FORMATS), default="json",
-                             description="json: the full report; csv: one row per provider."),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=list(reports.EXPORT_FORMATS), default="json"),
+            *WINDOW_PARAMETERS,
         ],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per provider."),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One line per provider per hour."),
             400: OpenApiTypes.OBJECT,
         },
     )
-    def get(self, request: Request) -> Response:
-        now = time.time()
-        report = reports.stats_report(now=now)
-        fmt = request.accepted_renderer.format
+    def get(self, request: Request) -> StreamingHttpResponse:
+        now = clock()
+        fmt = request.query_params.get("format") or "json"
+        if fmt not in reports.EXPORT_FORMATS:
+            raise ValidationError({"format": [f"must be one of {list(reports.EXPORT_FORMATS)}, got {fmt!r}"]})
+        since = _window(request, now, default_hours=None)
         stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-        data = reports.stats_rows(report) if fmt == "csv" else report
-        response = Response(data)
-        response["Content-Disposition"] = f'attachment; filename="cryptohub-stats-{stamp}.{fmt}"'
+        chunks = reports.export_rollups(fmt, since=since)
+        content = _async_chunks(chunks) if isinstance(request._request, ASGIRequest) else chunks
+        response = StreamingHttpResponse(content, content_type=CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f'attachment; filename="cryptohub-rollups-{stamp}.{fmt}"'
         return response

@@ -7,6 +7,8 @@ the path says how to answer, and every request is recorded.
     /slow/<ms>            waits <ms> milliseconds, then 200
     /status/<code>        answers with that status
     /rpc                  JSON-RPC: 200 {"result": "0x1"}; /rpc/error answers an error inside HTTP 200
+    /redirect?to=<url>    302 to <url> (a path or a full URL)
+    /big/<bytes>          200 with a body of that many bytes
     /bot<token>/sendMessage   Telegram: 200 {"ok": true}
     anything else         200 "ok" (a webhook receiver)
 
@@ -130,9 +132,13 @@ class LoopbackServer:
                 finally:
                     with self._lock:
                         self.in_flight -= 1
+                extra = ""
+                if parts.path == "/redirect":
+                    status, payload = 302, b""
+                    extra = f"Location: {parse_qs(parts.query).get('to', ['/ok'])[0]}\r\n"
                 writer.write(
                     f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-                    f"Connection: keep-alive\r\n\r\n".encode() + payload)
+                    f"{extra}Connection: keep-alive\r\n\r\n".encode() + payload)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError, ValueError):
             pass
@@ -145,6 +151,8 @@ class LoopbackServer:
         if path.startswith("/slow/"):
             await asyncio.sleep(int(path.split("/")[2]) / 1000)
             return 200, b'{"ok": true}'
+        if path.startswith("/big/"):
+            return 200, b"x" * int(path.split("/")[2])
         if path.startswith("/status/"):
             return int(path.split("/")[2]), b'{"status": "forced"}'
         if path == "/rpc/error":

@@ -4,7 +4,7 @@ import asyncio
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio
@@ -108,7 +108,8 @@ def test_export_stats_writes_the_rollups(make_provider, tmp_path, fmt):
         rows = list(csv.DictReader(target.open()))
         assert sorted(r["provider"] for r in rows) == ["", "alpha"]
         alpha_row = next(r for r in rows if r["provider"] == "alpha")
-        assert (alpha_row["hour"], alpha_row["requests"], alpha_row["success_rate"]) == ("2026-11-21T12:00:00Z", "10", "0.9")
+        assert (alpha_row["hour"], alpha_row["requests"], alpha_row["success_rate"]) == (
+            "2026-11-21T12:00:00Z", "10", "0.9")
         assert json.loads(alpha_row["outcomes"]) == {"timeout": 1}
     else:
         rows = json.loads(target.read_text())
@@ -117,9 +118,27 @@ def test_export_stats_writes_the_rollups(make_provider, tmp_path, fmt):
 
 
 @pytest.mark.django_db
-def test_export_stats_rejects_a_bad_since(tmp_path):
+def test_export_stats_rejects_a_bad_since_or_hours(tmp_path):
     with pytest.raises(CommandError, match="--since"):
         run("export_stats", "-o", str(tmp_path / "x.csv"), "--since", "last week")
+    with pytest.raises(CommandError, match="--hours"):
+        run("export_stats", "-o", str(tmp_path / "x.csv"), "--hours", "0")
+    with pytest.raises(CommandError):
+        run("export_stats", "-o", str(tmp_path / "x.csv"), "--hours", "2", "--since", "2026-01-01")
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.django_db
+def test_export_stats_limits_to_recent_hours(make_provider, tmp_path):
+    alpha = make_provider(slug="alpha")
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    StatsRollup.objects.create(provider=alpha, hour=hour - timedelta(hours=5), requests=1)
+    StatsRollup.objects.create(provider=alpha, hour=hour - timedelta(days=3), requests=2)
+    target = tmp_path / "recent.json"
+
+    assert run("export_stats", "--format", "json", "--hours", "24", "-o", str(target)).strip() == (
+        f"1 rows written to {target}")
+    assert [r["requests"] for r in json.loads(target.read_text())] == [1]
 
 
 @pytest.mark.django_db
