@@ -1,0 +1,227 @@
+"""The benchmark's own world, built and torn down in one `with World() as world:` block.
+
+A temp dir holding a fresh SQLite database (migrated; the price pool coingecko > coinpaprika >
+coincap pointing at the fake upstream), its own redis-server, the fake upstream (with an
+arrival log, bench/_upstream.py), and two uvicorn servers with identical flags: cryptohub
+(`cryptohub.asgi:application`) and the hello-world baseline (`bench.hello:app`). 127.0.0.1 only.
+Nothing outside the temp dir is written, and every process started here is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.fake_upstream import FakeUpstream
+from tests.redis_server import RedisServer, free_port
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_MODULE = "bench.settings"
+REDIS_PREFIX = "bench:"
+START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 10
+# An edit to providers or pools is live in every server process within this long (the issue
+# promises 2 s; the snapshot poll runs every 0.5 s).
+RELOAD_WAIT_S = 2.5
+# The issue's price pool, highest priority first.
+PRICE_PROVIDERS = ("coingecko", "coinpaprika", "coincap")
+
+
+class BenchUpstream(FakeUpstream):
+    """tests/fake_upstream, run through bench/_upstream.py so arrivals are time-stamped."""
+
+    def start(self) -> BenchUpstream:
+        self._process = subprocess.Popen([sys.executable, "-m", "bench._upstream", "--port", str(self.port)],
+                                         cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                self._client.get("/_control/calls").raise_for_status()
+                return self
+            except httpx.HTTPError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"fake upstream did not start on port {self.port}") from None
+                time.sleep(0.05)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def arrivals(self) -> dict[str, list[float]]:
+        return self._client.get("/_bench/arrivals").json()
+
+    def clear_arrivals(self) -> None:
+        self._client.post("/_bench/arrivals").raise_for_status()
+
+
+class Server:
+    """`uvicorn APP --workers N` in its own process group, with the flags tests/live_server.py uses."""
+
+    def __init__(self, app: str, *, workers: int, env: dict[str, str], ready_path: str, log_dir: Path) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = [
+            sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(self.port),
+            "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "on",
+            "--backlog", "4096",
+        ]
+        self._log_path = log_dir / f"{app.replace(':', '_')}.log"
+        self._log = open(self._log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(self.command, cwd=REPO_ROOT, env=env, stdout=self._log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready(ready_path)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def flags(self) -> str:
+        return " ".join(self.command[self.command.index(self.app):]).replace(str(self.port), "PORT")
+
+    def output(self, tail: int = 3000) -> str:
+        self._log.flush()
+        return self._log_path.read_text(errors="replace")[-tail:]
+
+    def _wait_ready(self, path: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        with httpx.Client(timeout=2, trust_env=False) as client:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.app} exited ({self.process.returncode}):\n{self.output()}")
+                try:
+                    if client.get(self.url + path).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{self.app} not ready in {START_TIMEOUT_S} s:\n{self.output()}")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            # Its own process group: SIGTERM reaches the uvicorn supervisor and its workers only.
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+        self._log.close()
+
+
+class World:
+    """Everything the data-plane benchmark runs against; see the module docstring."""
+
+    def __init__(self, *, workers: int = 2) -> None:
+        self.workers = workers
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self.redis: RedisServer | None = None
+        self.upstream: BenchUpstream | None = None
+        self.cryptohub: Server | None = None
+        self.hello: Server | None = None
+        self.env: dict[str, str] = {}
+
+    def __enter__(self) -> World:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def _start(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="cryptohub-bench-")
+        tmp = Path(self._tmp.name)
+        self.redis = RedisServer()
+        self.env = {
+            "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
+            "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "REDIS_URL": self.redis.url,
+            "CRYPTOHUB_REDIS_PREFIX": REDIS_PREFIX,
+            "DEBUG": "False",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        # This process writes the catalogue through the ORM, so its signals bump the config
+        # version in the benchmark's Redis, exactly as an admin save would.
+        os.environ.update(self.env)
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0, interactive=False)
+        self.upstream = BenchUpstream().start()
+        self._create_price_pool()
+        server_env = {**os.environ, **self.env}
+        self.cryptohub = Server("cryptohub.asgi:application", workers=self.workers, env=server_env,
+                                ready_path="/api/data/", log_dir=tmp)
+        self.hello = Server("bench.hello:app", workers=self.workers, env=server_env, ready_path="/", log_dir=tmp)
+
+    def _create_price_pool(self) -> None:
+        from pools.models import Pool, PoolMembership
+        from providers.models import Provider
+
+        pool = Pool.objects.create(slug="price", name="Price", capability="price", strategy="priority")
+        for n, slug in enumerate(PRICE_PROVIDERS):
+            provider = Provider.objects.create(
+                slug=slug, name=slug.title(), category="market_data", base_url=self.upstream.base_url(slug),
+                health_path="/ping", rate_limits="", timeout_s=5,
+            )
+            PoolMembership.objects.create(pool=pool, provider=provider, priority=100 - 10 * n)
+
+    def configure(self, *, members: tuple[str, ...] = PRICE_PROVIDERS, limits: dict[str, str] | None = None) -> None:
+        """Change the price pool through the ORM (as the admin would) and wait until it is live."""
+        from pools.models import PoolMembership
+        from providers.models import Provider
+
+        for membership in PoolMembership.objects.select_related("provider"):
+            enabled = membership.provider.slug in members
+            if membership.enabled != enabled:
+                membership.enabled = enabled
+                membership.save()
+        for provider in Provider.objects.all():
+            wanted = (limits or {}).get(provider.slug, "")
+            if provider.rate_limits != wanted:
+                provider.rate_limits = wanted
+                provider.save()
+        time.sleep(RELOAD_WAIT_S)
+
+    def reset_runtime(self, *slugs: str) -> None:
+        """Close the providers' breakers and forget their latency samples (between figures)."""
+        import redis
+
+        from healing.breaker import breaker_key
+        from healing.ratelimit import cooldown_key
+        from pools.state import latency_key
+
+        client = redis.Redis.from_url(self.redis.url)
+        try:
+            client.delete(*[k for s in slugs for k in (breaker_key(s), cooldown_key(s), latency_key(s))])
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        for part in (self.hello, self.cryptohub, self.upstream, self.redis):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception as exc:  # noqa: BLE001 - keep tearing the rest down
+                    print(f"warning: could not stop {part!r}: {exc}", file=sys.stderr)
+        self.hello = self.cryptohub = self.upstream = self.redis = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
