@@ -8,13 +8,13 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test setup deps redis migrate catalogue check bench clean
+.PHONY: run test setup deps redis redis-binary chromium migrate catalogue bench clean
 
 run: setup catalogue
 	@$(PY) manage.py ensure_admin
 	@scripts/run-all.sh
 
-test: deps redis-binary
+test: deps redis-binary chromium
 	$(PY) manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(PY) manage.py check --settings=tests.settings
 	$(PY) -m pytest
@@ -31,6 +31,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # Installs redis-server with apt when it is missing (tests start their own on a free port).
 redis-binary:
 	@command -v redis-server >/dev/null || scripts/apt-install.sh redis-server
+
+# Pages are tested in Debian's headless Chromium (driven by Playwright, which downloads nothing).
+chromium:
+	@command -v chromium >/dev/null || scripts/apt-install.sh chromium
 
 # Starts a local Redis on 127.0.0.1 unless something already answers at REDIS_URL.
 redis: redis-binary deps

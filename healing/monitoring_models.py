@@ -211,6 +211,7 @@ class AlertDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name_plural = "alert deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["alert", "channel", "event", "seq"],
