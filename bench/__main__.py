@@ -1,7 +1,8 @@
-"""`python -m bench`: the data-plane benchmark (issue 3); `--sweep` / `--all` add the health sweep.
+"""`python -m bench`: the data-plane benchmark (issues 3 and 4); `--sweep` / `--all` add the health sweep.
 
-    .venv/bin/python -m bench                  # figures (a)-(e), about 3 minutes on 2 cores
+    .venv/bin/python -m bench                  # figures (a)-(f), about 4 minutes on 2 cores
     .venv/bin/python -m bench --only ab        # some figures
+    .venv/bin/python -m bench --only f         # cache-hit throughput of every capability (issue 4)
     .venv/bin/python -m bench --all            # the data plane, then bench/sweep.py
     .venv/bin/python -m bench --sweep          # only bench/sweep.py
 
@@ -34,15 +35,19 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("--all", action="store_true", help="also run the health-sweep benchmark (bench/sweep.py)")
     p.add_argument("--sweep", action="store_true", help="run only the health-sweep benchmark")
-    p.add_argument("--only", default=d.only, help="figures to run, e.g. 'ab' (default: abcde)")
+    p.add_argument("--only", default=d.only, help="figures to run, e.g. 'ab' (default: abcdef)")
     p.add_argument("--duration", type=float, default=d.duration_s, help="seconds per throughput run (a)")
     p.add_argument("--warmup", type=float, default=d.warmup_s, help="warm-up seconds before each throughput run")
     p.add_argument("--rounds", type=int, default=d.rounds, help="alternating throughput rounds (a); best shown")
-    p.add_argument("--connections", type=int, default=d.connections, help="load generator connections (a)")
+    p.add_argument("--connections", type=int, default=d.connections, help="load generator connections (a, f)")
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default=d.loadgen,
-                   help="load generator for (a): wrk if installed (auto), or the Python one")
+                   help="load generator for (a) and (f): wrk if installed (auto), or the Python one")
     p.add_argument("--loadgen-processes", type=int, default=d.loadgen_processes,
-                   help="processes of the Python load generator (a)")
+                   help="processes of the Python load generator (a, f)")
+    p.add_argument("--capability-duration", type=float, default=d.capability_duration_s,
+                   help="seconds of the throughput run of each capability (f)")
+    p.add_argument("--capability-warmup", type=float, default=d.capability_warmup_s,
+                   help="warm-up seconds before each capability's run (f)")
     p.add_argument("--install-wrk", action="store_true", help="apt-get install wrk first if it is missing")
     p.add_argument("--misses", type=int, default=d.misses, help="timed misses (b)")
     p.add_argument("--breaker-requests", type=int, default=d.breaker_requests, help="requests per phase (d)")
@@ -90,7 +95,9 @@ def _print_table(rows: list[Row], flags: dict[str, str], started: float, load_be
     for row in [header, tuple("-" * w for w in widths), *body]:
         print("  ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)).rstrip())
     for r in rows:
-        print(f"\n{r.figure}")
+        if not r.details:  # (f) keeps all its lines on its first row
+            continue
+        print(f"\n{r.heading or r.figure}")
         for line in r.details:
             print(f"  {line}")
 
@@ -120,7 +127,8 @@ def main() -> int:
         opts = Options(duration_s=args.duration, warmup_s=args.warmup, rounds=args.rounds,
                        connections=args.connections, loadgen=args.loadgen, loadgen_processes=args.loadgen_processes,
                        misses=args.misses, breaker_requests=args.breaker_requests, burst=args.burst,
-                       rate_requests=args.rate_requests, only=args.only)
+                       rate_requests=args.rate_requests, capability_duration_s=args.capability_duration,
+                       capability_warmup_s=args.capability_warmup, only=args.only)
         if opts.loadgen == "wrk" and not _load.wrk_path():
             print("wrk is not installed (apt-get install wrk, or --install-wrk); use --loadgen python", file=sys.stderr)
             return 2

@@ -1,7 +1,9 @@
 """The benchmark's own world, built and torn down in one `with World() as world:` block.
 
 A temp dir holding a fresh SQLite database (migrated; the price pool coingecko > coinpaprika >
-coincap pointing at the fake upstream), its own redis-server, the fake upstream (with an
+coincap, plus the shipped catalogue's other providers and default pools (markets, global, fear &
+greed, trending, TVL, gas, news), every provider pointing at the fake upstream), its own
+redis-server, the fake upstream (with an
 arrival log, bench/_upstream.py), and two uvicorn servers with identical flags: cryptohub
 (`cryptohub.asgi:application`) and the hello-world baseline (`bench.hello:app`). 127.0.0.1 only.
 Nothing outside the temp dir is written, and every process started here is stopped on exit.
@@ -33,6 +35,12 @@ STOP_TIMEOUT_S = 10
 RELOAD_WAIT_S = 2.5
 # The issue's price pool, highest priority first.
 PRICE_PROVIDERS = ("coingecko", "coinpaprika", "coincap")
+# The shipped catalogue (providers and default pools), loaded after the price pool.
+CATALOGUE = REPO_ROOT / "fixtures" / "providers.json"
+# Keyed providers (Etherscan for gas, CryptoPanic, CoinMarketCap...) get this value in their key
+# variable, in the servers' environment only: the fake upstream takes any key, and a real key
+# from this machine's environment never reaches even the fake.
+DUMMY_API_KEY = "bench-dummy-key"
 
 
 class BenchUpstream(FakeUpstream):
@@ -166,7 +174,8 @@ class World:
         call_command("migrate", verbosity=0, interactive=False)
         self.upstream = BenchUpstream().start()
         self._create_price_pool()
-        server_env = {**os.environ, **self.env}
+        key_env = self._load_catalogue()
+        server_env = {**os.environ, **self.env, **dict.fromkeys(key_env, DUMMY_API_KEY)}
         self.cryptohub = Server("cryptohub.asgi:application", workers=self.workers, env=server_env,
                                 ready_path="/api/data/", log_dir=tmp)
         self.hello = Server("bench.hello:app", workers=self.workers, env=server_env, ready_path="/", log_dir=tmp)
@@ -183,12 +192,37 @@ class World:
             )
             PoolMembership.objects.create(pool=pool, provider=provider, priority=100 - 10 * n)
 
+    def _load_catalogue(self) -> list[str]:
+        """The shipped catalogue over the fake upstream; returns the key variables it names.
+
+        The same logic as `manage.py load_providers`. The three price providers created above are
+        kept as they are (they count as operator edits), and the price pool keeps exactly those
+        three members, so figures (a)-(e) run against the pool issue 3 describes. Every other
+        provider is repointed at the fake, with no rate limits and the 5 s timeout.
+        """
+        from pools.catalogue import load_catalogue
+        from pools.models import PoolMembership
+        from providers.models import Provider
+        from providers.runtime import bump_config_version
+
+        load_catalogue(CATALOGUE)
+        PoolMembership.objects.filter(pool__slug="price").exclude(provider__slug__in=PRICE_PROVIDERS).delete()
+        others = list(Provider.objects.exclude(slug__in=PRICE_PROVIDERS))
+        for provider in others:
+            provider.base_url = self.upstream.base_url(provider.slug)
+            provider.rate_limits = ""
+            provider.timeout_s = 5
+        # No server runs yet, so no signal is needed; bump the version once all the same.
+        Provider.objects.bulk_update(others, ["base_url", "rate_limits", "timeout_s"])
+        bump_config_version()
+        return sorted({p.api_key_env for p in Provider.objects.exclude(api_key_env="")})
+
     def configure(self, *, members: tuple[str, ...] = PRICE_PROVIDERS, limits: dict[str, str] | None = None) -> None:
         """Change the price pool through the ORM (as the admin would) and wait until it is live."""
         from pools.models import PoolMembership
         from providers.models import Provider
 
-        for membership in PoolMembership.objects.select_related("provider"):
+        for membership in PoolMembership.objects.filter(pool__slug="price").select_related("provider"):
             enabled = membership.provider.slug in members
             if membership.enabled != enabled:
                 membership.enabled = enabled

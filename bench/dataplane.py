@@ -14,7 +14,10 @@
     with the breaker open divided by the healthy p99 (both sequential misses);
 (e) 4 OS processes burst unique-key misses through the servers while coingecko allows
     "20/second" and coinpaprika "50/10 seconds": calls above the limit in any moving window, as
-    time-stamped on arrival at the fake upstream.
+    time-stamped on arrival at the fake upstream;
+(f) issue 4: cache-hit throughput of every data capability (price, markets, global, fear & greed,
+    trending, TVL, gas for both chains, news, coin sentiment), each next to the hello-world
+    baseline measured in the same figure: req/s of each and the ratio.
 
 Nothing here asserts: every figure is printed, with its goal, and whether it was met.
 """
@@ -84,7 +87,9 @@ class Options:
     rate_processes: int = 4
     rate_requests: int = 600  # per process
     rate_concurrency: int = 16  # per process
-    only: str = "abcde"
+    capability_duration_s: float = 5.0  # (f): per capability, one run each
+    capability_warmup_s: float = 1.0
+    only: str = "abcdef"
 
 
 @dataclass
@@ -94,6 +99,7 @@ class Row:
     goal: str
     met: str
     details: list[str] = field(default_factory=list)
+    heading: str = ""  # above the details, when not the figure's name
 
 
 def _met(ok: bool) -> str:
@@ -516,10 +522,114 @@ def rate_limited_burst(world: World, opts: Options, keys: Keys) -> Row:
                _met(total_over == GOAL_OVER_LIMIT), details)
 
 
+# --- (f) cache-hit throughput per capability (issue 4) -------------------------------------
+
+# One hit path per capability, as an application would ask it (mostly the endpoints' own examples).
+CAPABILITY_PATHS = (
+    ("price", "/api/data/price?ids=bitcoin,ethereum&vs=usd"),
+    ("markets", "/api/data/markets?vs=usd&limit=10"),
+    ("global", "/api/data/global"),
+    ("fear-greed", "/api/data/fear-greed?limit=7"),
+    ("trending", "/api/data/trending"),
+    ("tvl", "/api/data/tvl?protocol=aave-v3"),  # the fake lists Aave V3, not the parent
+    ("gas ethereum", "/api/data/gas?chain=ethereum"),
+    ("gas bitcoin", "/api/data/gas?chain=bitcoin"),
+    ("news", "/api/data/news?limit=10&q=bitcoin"),
+    ("sentiment", "/api/data/sentiment?ids=bitcoin"),
+)
+# Requests made at most to turn a path into a fresh hit before its run (a miss, then a hit).
+PRIME_ATTEMPTS = 5
+
+
+@dataclass
+class _Measured:
+    result: LoadResult
+    server_cpu_s: float | None
+    commands: str
+
+
+def _prime(client: httpx.Client, path: str) -> tuple[httpx.Response, str]:
+    """Ask `path` until the answer is a fresh cache hit; (the last answer, its X-Cryptohub-Cache)."""
+    for _ in range(PRIME_ATTEMPTS):
+        answer = client.get(path)
+        served = answer.headers.get("x-cryptohub-cache", "-")
+        if answer.status_code == 200 and served == "cache":
+            break
+    return answer, served
+
+
+def _measure(world: World, opts: Options, server, path: str) -> _Measured:
+    if opts.capability_warmup_s > 0:
+        _generate(opts, server.port, path, opts.capability_warmup_s)
+    s0, c0 = _load.process_tree_cpu_s(server.pid), redis_commands(world)
+    result = _generate(opts, server.port, path, opts.capability_duration_s)
+    s1, c1 = _load.process_tree_cpu_s(server.pid), redis_commands(world)
+    cpu = s1 - s0 if None not in (s0, s1) else None
+    return _Measured(result, cpu, _per_answer(c0, c1, result.requests))
+
+
+def _cpu_us(m: _Measured) -> str:
+    return f"{m.server_cpu_s / max(m.result.requests, 1) * 1e6:.0f} us" if m.server_cpu_s is not None else "? us"
+
+
+def per_capability_hits(world: World, opts: Options, keys: Keys) -> list[Row]:
+    """(f): one warm-up and one timed run per capability, hello-world before and after them all."""
+    hello_before = _measure(world, opts, world.hello, HELLO_PATH)
+    measured: dict[str, tuple[str, _Measured | None, int, str]] = {}
+    with httpx.Client(base_url=world.cryptohub.url, trust_env=False, timeout=30) as client:
+        for name, path in CAPABILITY_PATHS:
+            answer, served = _prime(client, path)
+            if answer.status_code != 200 or served != "cache":
+                # Not a hit: nothing to time. Say why in the table rather than abort the run.
+                measured[name] = (path, None, -1, f"not a cache hit after {PRIME_ATTEMPTS} requests: "
+                                                  f"{answer.status_code} {served} {answer.text[:200]}")
+                continue
+            calls0 = world.upstream.calls()
+            m = _measure(world, opts, world.cryptohub, path)
+            _, served_after = _prime(client, path)
+            calls = world.upstream.calls() - calls0
+            check = (f"X-Cryptohub-Cache before and after the run: cache / {served_after}; "
+                     f"source {answer.headers.get('x-cryptohub-source', '-')}; {len(answer.content):,} byte body")
+            measured[name] = (path, m, calls, check)
+    hello_after = _measure(world, opts, world.hello, HELLO_PATH)
+    # The better of the two baselines: the ratio is never flattered by a slow baseline.
+    hello = max(hello_before, hello_after, key=lambda m: m.result.rps)
+    tool = hello.result.tool
+    details = [
+        f"load generator: {tool}, {opts.connections} keep-alive connections, no pipelining; per capability "
+        f"{opts.capability_warmup_s:g} s warm-up + one {opts.capability_duration_s:g} s run; hello-world measured "
+        "the same way before and after all capabilities, the faster of the two is the baseline",
+        f"hello-world: {hello_before.result.rps:,.0f} req/s before ({_cpu_us(hello_before)} server CPU per answer), "
+        f"{hello_after.result.rps:,.0f} req/s after ({_cpu_us(hello_after)})",
+    ]
+    rows: list[Row] = []
+    for name, (path, m, calls, check) in measured.items():
+        if m is None:
+            details.append(f"{name}: GET {path}: {check}")
+            rows.append(Row(f"(f) cache hit: {name}", f"not measured: {check[:100]}...", "-", "NO"))
+            continue
+        r = m.result
+        ratio = r.rps / hello.result.rps if hello.result.rps else math.nan
+        clean = calls == 0 and r.non_2xx == 0 and r.errors == 0
+        details.append(
+            f"{name}: GET {path}: {r.rps:,.0f} req/s ({r.requests:,} answers in {r.elapsed_s:.1f} s), latency p50 "
+            f"{r.p50_ms:.2f} ms p99 {r.p99_ms:.2f} ms, non-2xx {r.non_2xx}, errors {r.errors}; server CPU "
+            f"{_cpu_us(m)} per answer; {m.commands}; upstream calls during warm-up and run: {calls}; {check}")
+        result = f"{r.rps:,.0f} / {hello.result.rps:,.0f} req/s = ratio {ratio:.2f}"
+        if not clean:
+            result += f" (NOT all hits: {calls} upstream calls, {r.non_2xx} non-2xx, {r.errors} errors)"
+        rows.append(Row(f"(f) cache hit: {name}", result, "none set",
+                        "-" if clean else "NO"))
+    rows[0].details = details
+    rows[0].heading = "(f) cache-hit throughput per capability, 2 workers"
+    return rows
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
-FIGURES = {"a": cache_hits, "b": miss_latency, "c": concurrent_misses, "d": hanging_primary, "e": rate_limited_burst}
+FIGURES = {"a": cache_hits, "b": miss_latency, "c": concurrent_misses, "d": hanging_primary, "e": rate_limited_burst,
+           "f": per_capability_hits}
 
 
 def run(opts: Options) -> tuple[list[Row], dict[str, str]]:
@@ -529,15 +639,16 @@ def run(opts: Options) -> tuple[list[Row], dict[str, str]]:
     busy0, own0, wall0 = _load.machine_busy_s(), _load.process_tree_cpu_s(os.getpid()), time.perf_counter()
     with World() as world:
         info = {"cryptohub": world.cryptohub.flags(), "hello": world.hello.flags()}
-        for letter in "abcde":
+        for letter in FIGURES:
             if letter not in opts.only:
                 continue
             t0 = time.perf_counter()
             print(f"running ({letter}) ...", flush=True)
             figure = FIGURES[letter]
-            row = figure(world, opts) if letter == "a" else figure(world, opts, keys)
-            print(f"  ({letter}) {row.result}  [{time.perf_counter() - t0:.0f} s]", flush=True)
-            rows.append(row)
+            made = figure(world, opts) if letter == "a" else figure(world, opts, keys)
+            for row in made if isinstance(made, list) else [made]:
+                print(f"  {row.figure}: {row.result}  [{time.perf_counter() - t0:.0f} s]", flush=True)
+                rows.append(row)
         busy1, own1, wall1 = _load.machine_busy_s(), _load.process_tree_cpu_s(os.getpid()), time.perf_counter()
     if None not in (busy0, busy1, own0, own1):
         # What the rest of the machine did meanwhile: on a shared box it is the main source of noise.
