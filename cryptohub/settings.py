@@ -242,3 +242,12 @@ LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": 
 CRYPTOHUB_CONSENSUS_OUTLIER_PCT = env.float("CRYPTOHUB_CONSENSUS_OUTLIER_PCT", default=2.0)
 # A local transformers model directory for sentiment scores; empty means VADER (offline, built in).
 CRYPTOHUB_SENTIMENT_MODEL_DIR = env.str("CRYPTOHUB_SENTIMENT_MODEL_DIR", default="")
+
+# --- Engine tuning ---
+# Pads every rate-limit window on our side (seconds): a granted token reaches the provider a
+# little later, and that delay jitters (scheduling, pool, network); without slack, two adjacent
+# windows' grants can land in one window at the provider. 0 disables the padding.
+CRYPTOHUB_RATE_LIMIT_GUARD_S = env.float("CRYPTOHUB_RATE_LIMIT_GUARD_S", default=0.5)
+# Decoded cache entries each process keeps between reads (least recently used dropped first);
+# every use is still re-validated by a Redis GET (healing.cache.LocalCache).
+CRYPTOHUB_LOCAL_CACHE_ENTRIES = env.int("CRYPTOHUB_LOCAL_CACHE_ENTRIES", default=2048)

@@ -12,6 +12,10 @@ The key lives `stale_ttl_s` (24 h); freshness is decided on read against the inj
 So a fresh hit costs exactly one Redis GET. The single background refresher is chosen by a
 Redis lock (SET NX) per key.
 
+In front of Redis, `LocalCache` coalesces concurrent reads of one key into one GET and keeps
+the decoded entry while its bytes in Redis stay the same, so a hit under load costs a share of
+one round trip and no JSON decoding.
+
 Hits, misses and stale answers are counted per capability in the hash rkey("stats", "cache")
 (fields hit:<capability>, miss:<capability>, stale:<capability>, read by /metrics). Counting
 must not add a round trip to that one GET, so `CacheCounters` buffers the increments in the
@@ -20,13 +24,14 @@ process and the engine flushes them in the background at most once per COUNTER_F
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import logging
 import math
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +138,115 @@ async def claim_refresh(r: redis.asyncio.Redis, key: str, token: str, hold_s: fl
 
 async def release_refresh(r: redis.asyncio.Redis, key: str) -> None:
     await r.delete(refresh_lock_key(key))
+
+
+# --- the in-process read cache ------------------------------------------------------------------
+
+# Decoded entries a process keeps (least recently used dropped first).
+LOCAL_MAX_ENTRIES = 2048
+
+
+def encode_data(data: Any) -> bytes:
+    """`data` as the data plane's JSON body encodes it (Starlette's JSONResponse settings)."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+class LocalEntry:
+    """An entry as last read from Redis: its raw bytes, decoded once, data pre-encoded once."""
+
+    __slots__ = ("raw", "entry", "capability", "_data_json", "rendered")
+
+    def __init__(self, raw: bytes, entry: Entry, capability: str) -> None:
+        self.raw, self.entry, self.capability = raw, entry, capability
+        self._data_json: bytes | None = None
+        self.rendered: Any = None  # the data plane's pre-built answer pieces (set by it, once)
+
+    @property
+    def data_json(self) -> bytes:
+        if self._data_json is None:
+            self._data_json = encode_data(self.entry.data)
+        return self._data_json
+
+
+class LocalCache:
+    """Per-process front of the Redis cache: coalesced reads and memoized decoding.
+
+    Every answer still comes from a Redis GET that started after the request arrived, so it is
+    exactly what Redis holds (a purge or a newer entry is seen at once; age and freshness are
+    judged per request against the entry's own fetched_at). What is saved is the repetition:
+    concurrent requests for one key share one GET, and an entry whose bytes did not change is
+    not decoded or re-encoded again. So nothing here is state another process must see: it is
+    a copy that is re-validated against Redis on every use, and emptied when the config
+    snapshot version changes.
+    """
+
+    def __init__(self, *, max_entries: int = LOCAL_MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, LocalEntry] = OrderedDict()
+        self._version: int | None = None
+        self._next: dict[str, asyncio.Future] = {}  # key -> the read that has not started yet
+        self._running: dict[str, asyncio.Task] = {}  # key -> the read in flight
+        self.gets = 0  # Redis GETs issued (tests and the bench read it)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def read(self, r: redis.asyncio.Redis, key: str, version: int, capability: str) -> LocalEntry | None:
+        """The entry Redis holds for `key` now (None if none or unreadable)."""
+        if version != self._version:
+            self._items.clear()
+            self._version = version
+        loop = asyncio.get_running_loop()
+        future = self._next.get(key)
+        if future is None or future.get_loop() is not loop:
+            future = self._next[key] = loop.create_future()
+            running = self._running.get(key)
+            # A read left behind by another (closed) event loop never finishes: start afresh.
+            if running is None or running.done() or running.get_loop() is not loop:
+                self._start(r, key)
+        # Shielded: one caller going away (a client disconnect) must not cancel everyone's read.
+        raw = await asyncio.shield(future)
+        if raw is None:
+            self._items.pop(key, None)
+            return None
+        held = self._items.get(key)
+        if held is None or held.raw != raw:
+            try:
+                held = LocalEntry(raw, Entry.loads(raw), capability)
+            except (ValueError, KeyError, TypeError):
+                return None  # an entry from an older format is simply a miss
+            self._items[key] = held
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+        self._items.move_to_end(key)
+        return held
+
+    def _start(self, r: redis.asyncio.Redis, key: str) -> None:
+        future = self._next.pop(key)
+        # Held in _running (a strong reference) until it finishes.
+        self._running[key] = asyncio.ensure_future(self._get(r, key, future))
+
+    async def _get(self, r: redis.asyncio.Redis, key: str, future: asyncio.Future) -> None:
+        try:
+            self.gets += 1
+            raw = await r.get(key)
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiter
+            if not future.done():
+                future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("read cancelled"))
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            if not future.done():
+                future.set_result(raw)
+        finally:
+            if self._running.get(key) is asyncio.current_task():
+                del self._running[key]
+            # Requests that arrived during this read wait for one that starts after them.
+            if key in self._next:
+                self._start(r, key)
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 # --- hit / miss / stale counters ---------------------------------------------------------------

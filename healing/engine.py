@@ -73,6 +73,9 @@ DEFAULT_HEDGE_FLOOR_MS = 200.0
 DEFAULT_MAX_BODY_BYTES = 5_000_000
 # Consensus flags a provider whose value lies more than this many percent from the median.
 DEFAULT_CONSENSUS_OUTLIER_PCT = 2.0
+# Padding added to every rate-limit window (seconds; see healing.ratelimit). Exact windows here;
+# the served default comes from settings.CRYPTOHUB_RATE_LIMIT_GUARD_S (0.5 s).
+DEFAULT_RATE_LIMIT_GUARD_S = 0.0
 # Single-flight followers stop waiting this share of the deadline before it ends (at most
 # SF_RESERVE_MAX_S), keeping time to try themselves if the leader never answers.
 SF_RESERVE_SHARE = 0.25
@@ -98,6 +101,8 @@ class EngineSettings:
     hedge_floor_ms: float = DEFAULT_HEDGE_FLOOR_MS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     consensus_outlier_pct: float = DEFAULT_CONSENSUS_OUTLIER_PCT
+    rate_limit_guard_s: float = DEFAULT_RATE_LIMIT_GUARD_S
+    local_cache_entries: int = cache.LOCAL_MAX_ENTRIES
 
     @classmethod
     def from_django_settings(cls) -> "EngineSettings":
@@ -115,6 +120,8 @@ class EngineSettings:
             consensus_outlier_pct=float(
                 getattr(settings, "CRYPTOHUB_CONSENSUS_OUTLIER_PCT", DEFAULT_CONSENSUS_OUTLIER_PCT)
             ),
+            rate_limit_guard_s=float(getattr(settings, "CRYPTOHUB_RATE_LIMIT_GUARD_S", DEFAULT_RATE_LIMIT_GUARD_S)),
+            local_cache_entries=int(getattr(settings, "CRYPTOHUB_LOCAL_CACHE_ENTRIES", cache.LOCAL_MAX_ENTRIES)),
         )
 
     def fresh_ttl(self, capability: str) -> float:
@@ -137,7 +144,12 @@ class Deps:
 
     @functools.cached_property
     def budget(self) -> Budget:
-        return Budget(self.redis, clock=self.clock)
+        return Budget(self.redis, clock=self.clock, guard_s=self.settings.rate_limit_guard_s)
+
+    @functools.cached_property
+    def local(self) -> cache.LocalCache:
+        """This process's coalesced, decode-once cache reads (one Deps per process; cache.LocalCache)."""
+        return cache.LocalCache(max_entries=self.settings.local_cache_entries)
 
 
 def iso(ts: float) -> str:
@@ -198,6 +210,19 @@ async def drain_background() -> None:
 def _entry_answer(entry: cache.Entry, served: str, now: float, attempts: list[Attempt] | None = None) -> Answer:
     """An answer from an entry; `attempts` None means "this request made none" (a cache hit)."""
     return Answer(entry.data, entry.source, served, entry.age(now), iso(entry.fetched_at), attempts or [])
+
+
+async def local_hit(capability: str, key: str, version: int, deps: Deps) -> cache.LocalEntry | None:
+    """The entry for `key` if it is fresh now (counted as a cache hit), else None (nothing counted).
+
+    The data plane's fast path calls this with a key it memoized for the query string; anything
+    but a fresh hit then takes the full path through `fetch_capability`.
+    """
+    held = await deps.local.read(deps.redis, key, version, capability)
+    if held is None or held.entry.freshness(deps.clock(), deps.settings.fresh_ttl(capability), 0) != cache.FRESH:
+        return None
+    _count(deps, cache.HIT, capability)
+    return held
 
 
 def _count(deps: Deps, kind: str, capability: str) -> None:
@@ -306,7 +331,8 @@ async def fetch_capability(
     _providers_of(snapshot, capability, None)  # unknown capability: 404 before touching Redis
     key = cache.data_key(capability, params)
     fresh_ttl = settings.fresh_ttl(capability)
-    stale = await cache.read(deps.redis, key)
+    held = await deps.local.read(deps.redis, key, snapshot.version, capability)
+    stale = held.entry if held is not None else None
     if stale is not None:
         now = deps.clock()
         state = stale.freshness(now, fresh_ttl, settings.swr_window_s)

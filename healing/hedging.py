@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from tenacity import RetryCallState, wait_exponential
 
 from healing import maintenance, stats
-from healing.http import DETAIL_MAX_CHARS, Failure, with_auth  # noqa: F401 - with_auth re-exported
 from healing.breaker import CLOSED, HALF_OPEN, OPEN, BreakerState, decode_state
 from healing.config import PoolConfig, ProviderConfig
 from healing.errors import (
@@ -38,6 +37,7 @@ from healing.errors import (
     SKIPPED_NO_KEY,
     Attempt,
 )
+from healing.http import DETAIL_MAX_CHARS, Failure, with_auth  # noqa: F401 - with_auth re-exported
 from healing.ratelimit import cooldown_seconds
 from pools import state as pool_state
 from pools.strategies import PRIORITY, Member, order_members
@@ -92,6 +92,7 @@ class Candidate:
     needs_probe: bool = False  # half-open: claim the single probe before calling
     forced: bool = False  # open breaker tried last because every member is open
     reopens_at: float | None = None
+    p90_ms: float | None = None  # recent p90 latency (read with the other inputs; hedging timer)
 
 
 def adapter_for(slug: str) -> Adapter | None:
@@ -133,30 +134,25 @@ async def order_candidates(
         return []
     slugs = list(usable)
 
+    # Everything the decision needs in ONE round trip: breakers, cool-downs, maintenance,
+    # latency samples (hedging p90), then the strategy's inputs and demotions.
     pipe = r.pipeline(transaction=False)
     for slug in slugs:
         deps.breakers.queue_read(pipe, slug)
         deps.budget.queue_cooling(pipe, slug)
-    # Maintenance windows ride the same round trip (the set holds slug -> window end).
     pipe.zrangebyscore(maintenance.providers_key(), f"({now}", "+inf", withscores=True)
-    reads: list[Awaitable[Any]] = [pipe.execute()]
+    for slug in slugs:
+        pipe.lrange(pool_state.latency_key(slug), 0, -1)
     strategy = pool.strategy if pool is not None else PRIORITY
     if pool is not None:
-        reads.append(pool_state.ademoted(r, pool.slug, now))
-        if strategy == "round_robin":
-            reads.append(pool_state.arr_advance(r, pool.slug))
-        elif strategy == "least_used":
-            reads.append(pool_state.arecent_usage(r, slugs, now))
-        elif strategy == "fastest_response":
-            reads.append(pool_state.arecent_latency(r, slugs))
-    results = await asyncio.gather(*reads)
-    raw = results[0]
-    drained = {(m.decode() if isinstance(m, bytes) else str(m)): float(end) for m, end in raw[-1]}
+        pool_state.queue_order_inputs(pipe, pool, strategy, slugs, now, True)
+    raw = await pipe.execute()
+    n = 2 * len(slugs)
+    drained = {(m.decode() if isinstance(m, bytes) else str(m)): float(end) for m, end in raw[n]}
+    p90s = {slug: pool_state.p90_of(raw[n + 1 + i]) for i, slug in enumerate(slugs)}
     extra: dict[str, Any] = {}
     if pool is not None:
-        extra["demoted"] = results[1]
-        if len(results) > 2:
-            extra[_STRATEGY_INPUT[strategy]] = results[2]
+        extra = pool_state.parse_order_inputs(strategy, slugs, raw[n + 1 + len(slugs):], True)
 
     if pool is not None:
         members = [Member(m.provider, m.priority, m.weight) for m in pool.members if m.provider in usable]
@@ -175,7 +171,7 @@ async def order_candidates(
         i = index[cfg.slug]
         state: BreakerState = decode_state(raw[2 * i]).at(now)
         cooling = deps.budget.parse_cooling(raw[2 * i + 1])
-        cand = Candidate(cfg, adapter)
+        cand = Candidate(cfg, adapter, p90_ms=p90s.get(cfg.slug))
         if cfg.slug in drained:
             cand.skip = SKIPPED_MAINTENANCE
             cand.skip_detail = f"in a maintenance window for {math.ceil(drained[cfg.slug] - now)} s"
@@ -302,18 +298,22 @@ class Chain:
             if cand.needs_probe and not await self.deps.breakers.allow(cand.cfg):
                 self._skip(slug, SKIPPED_BREAKER_OPEN, "half-open: another caller holds the probe")
                 continue
-            spent = await self.deps.budget.acquire(cand.cfg)
+            # The rate-limit token is taken last, right before the request is written (see
+            # _take_token): every await between a grant and the upstream's arrival widens the
+            # jitter the limiter's guard interval must absorb.
+            spent = await self._take_token(cand)
             if spent:
                 self._skip(slug, SKIPPED_BUDGET, f"budget {spent} spent")
                 continue
-            hedge_after = self.deps.settings.hedge_floor_ms / 1000
-            if self.hedge and any(not c.skip for c in queue):
-                p90 = await pool_state.alatency_p90(self.deps.redis, slug)
-                hedge_after = max(hedge_after, (p90 or 0.0) / 1000)
+            hedge_after = max(self.deps.settings.hedge_floor_ms, cand.p90_ms or 0.0) / 1000
             run = _Run(cand, spec, hedge_after, launched=asyncio.get_running_loop().time())
             running[asyncio.ensure_future(self._provider(run))] = run
             return run
         return None
+
+    async def _take_token(self, cand: Candidate) -> str | None:
+        """One token in every window of the provider's budget; the spent limit, or None if taken."""
+        return await self.deps.budget.acquire(cand.cfg)
 
     async def _provider(self, run: _Run) -> Any:
         """Up to 1 + RETRIES_PER_PROVIDER attempts on one provider; raises the last Failure."""
@@ -330,7 +330,7 @@ class Chain:
                 if (await self.deps.breakers.state(cand.cfg.slug)).state != CLOSED and not cand.forced:
                     self._skip(cand.cfg.slug, SKIPPED_BREAKER_OPEN, "breaker opened before the retry")
                     break
-                spent = await self.deps.budget.acquire(cand.cfg)
+                spent = await self._take_token(cand)
                 if spent:
                     self._skip(cand.cfg.slug, SKIPPED_BUDGET, f"budget {spent} spent before the retry")
                     break
@@ -358,10 +358,11 @@ class Chain:
         """Everything one finished call changes: attempts, stats, usage, breaker, cool-down."""
         self.attempts.append(Attempt(cfg.slug, outcome, ms, detail))
         deps, now = self.deps, self.deps.clock()
-        writes = [
-            stats.record(deps.redis, cfg.slug, outcome, ms, now),
-            pool_state.arecord_use(deps.redis, cfg.slug, ms if outcome == Outcome.OK.value else None, now),
-        ]
+        # Stats and usage share one round trip; the breaker's compare-and-set runs beside it.
+        pipe = deps.redis.pipeline(transaction=False)
+        stats.queue_record(pipe, cfg.slug, outcome, ms, now)
+        pool_state.queue_record_use(pipe, cfg.slug, ms if outcome == Outcome.OK.value else None, now)
+        writes = [pipe.execute()]
         if outcome == Outcome.OK.value or counts_against_breaker(outcome):
             writes.append(deps.breakers.record(cfg, outcome == Outcome.OK.value))
         if outcome == Outcome.RATE_LIMITED.value:

@@ -8,6 +8,13 @@ ever answers 429.
 `limits` stamps entries with `time.time()`; `ClockedRedisStorage` runs the very same Lua scripts
 with the injected clock instead, so tests move time to free a window instead of sleeping.
 
+A granted token is not yet a call: the request reaches the provider some milliseconds later
+(task scheduling, the connection pool, the network), and that delay varies. Under a saturating
+burst a moving window hands out each token the instant one frees, so two windows' grants can
+land inside one window at the provider. `guard_s` pads every window on our side: a token is
+granted only when fewer than `limit` grants lie within `window + guard_s`, so arrivals jittered
+by less than the guard still fit the provider's window.
+
 Cool-downs are separate: a 429/418 answer sets `cooldown:<slug>` to the epoch time the provider
 asked us to wait until (Retry-After), and every process skips it until then.
 """
@@ -36,6 +43,21 @@ logger = logging.getLogger(__name__)
 DEFAULT_COOLDOWN_S = 60.0
 # Never trust a Retry-After longer than this (seconds): a typo upstream must not bench a provider for days.
 MAX_COOLDOWN_S = 3600.0
+# Lua: the moving-window acquire of `limits`, with the window (ARGV[3], float seconds, guard
+# included) kept apart from the key's TTL (ARGV[5], whole seconds: EXPIRE takes integers only).
+_ACQUIRE_GUARDED = """
+local timestamp = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local amount = tonumber(ARGV[4])
+if amount > limit then return false end
+local entry = redis.call('lindex', KEYS[1], limit - amount)
+if entry and tonumber(entry) >= timestamp - window then return false end
+for i = 1, amount do redis.call('lpush', KEYS[1], timestamp) end
+redis.call('ltrim', KEYS[1], 0, limit - 1)
+redis.call('expire', KEYS[1], tonumber(ARGV[5]))
+return true
+"""
 # Shortest cool-down honoured (seconds): "Retry-After: 0" still means "not right now".
 MIN_COOLDOWN_S = 1.0
 
@@ -43,20 +65,31 @@ MIN_COOLDOWN_S = 1.0
 class ClockedRedisStorage(RedisStorage):
     """limits' async Redis storage (redis-py bridge), stamping moving-window entries with `clock`."""
 
-    def __init__(self, uri: str, *, clock: Callable[[], float] = time.time, **options: Any):
+    def __init__(
+        self, uri: str, *, clock: Callable[[], float] = time.time, guard_s: float = 0.0, **options: Any
+    ):
         super().__init__(uri, implementation="redispy", **options)
         self.clock = clock
+        self.guard_s = max(0.0, guard_s)
+        self._acquire_guarded = None
 
     async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         bridge = self.bridge
-        return bool(
-            await bridge.lua_acquire_moving_window([bridge.prefixed_key(key)], [self.clock(), limit, expiry, amount])
-        )
+        if not self.guard_s:
+            args = [self.clock(), limit, expiry, amount]
+            return bool(await bridge.lua_acquire_moving_window([bridge.prefixed_key(key)], args))
+        if self._acquire_guarded is None:
+            self._acquire_guarded = bridge.get_connection().register_script(_ACQUIRE_GUARDED)
+        window = expiry + self.guard_s
+        return bool(await self._acquire_guarded(
+            [bridge.prefixed_key(key)], [self.clock(), limit, window, amount, math.ceil(window)]
+        ))
 
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         bridge = self.bridge
         now = self.clock()
-        window = await bridge.lua_moving_window([bridge.prefixed_key(key)], [now - expiry, limit])
+        # The guard counts here too, so "remaining" agrees with what acquire would grant.
+        window = await bridge.lua_moving_window([bridge.prefixed_key(key)], [now - expiry - self.guard_s, limit])
         if window:
             return float(window[0]), int(window[1])
         return now, 0
@@ -120,19 +153,22 @@ class Budget:
         source: redis.asyncio.Redis | str | RedisStorage,
         *,
         clock: Callable[[], float] = time.time,
+        guard_s: float = 0.0,
     ):
         self.clock = clock
+        self.guard_s = guard_s
         prefix = rkey("rl")
         if isinstance(source, RedisStorage):
             self.storage = source
             self.redis = source.bridge.get_connection()
         elif isinstance(source, str):
             url = source if source.startswith("async+") else "async+" + source
-            self.storage = ClockedRedisStorage(url, clock=clock, key_prefix=prefix)
+            self.storage = ClockedRedisStorage(url, clock=clock, guard_s=guard_s, key_prefix=prefix)
             self.redis = self.storage.bridge.get_connection()
         else:
             self.storage = ClockedRedisStorage(
-                "async+redis://", clock=clock, key_prefix=prefix, connection_pool=source.connection_pool
+                "async+redis://", clock=clock, guard_s=guard_s, key_prefix=prefix,
+                connection_pool=source.connection_pool,
             )
             self.redis = source
         self.limiter = MovingWindowRateLimiter(self.storage)
@@ -152,7 +188,9 @@ class Budget:
         out = []
         for item in parse_limits(cfg.rate_limits):
             stats = await self.limiter.get_window_stats(item, cfg.slug)
-            out.append({"limit": limit_text(item), "remaining": max(0, stats.remaining), "resets_at": stats.reset_time})
+            # limits reports oldest grant + window; the guard holds the token that much longer.
+            resets_at = stats.reset_time + self.guard_s
+            out.append({"limit": limit_text(item), "remaining": max(0, stats.remaining), "resets_at": resets_at})
         return out
 
     async def cool_down(self, slug: str, seconds: float) -> float:

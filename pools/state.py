@@ -73,7 +73,8 @@ def _text(value: bytes | str) -> str:
 # --- commands queued on a (sync or async) pipeline, and result parsers -----------------------
 
 
-def _q_record_use(pipe: Any, provider: str, latency_ms: float | None, now: float) -> None:
+def queue_record_use(pipe: Any, provider: str, latency_ms: float | None, now: float) -> None:
+    """Queue on `pipe` (sync or async) the writes of record_use, for callers batching their own."""
     key = usage_key(provider, int(now // USAGE_BUCKET_S))
     pipe.incr(key)
     pipe.expire(key, USAGE_WINDOW_S + USAGE_BUCKET_S)
@@ -110,7 +111,8 @@ def _parse_latency(providers: list[str], results: list[list[Any]]) -> dict[str, 
     return out
 
 
-def _p90(raw: list[Any]) -> float | None:
+def p90_of(raw: list[Any]) -> float | None:
+    """The 90th percentile of raw latency samples as read from Redis (None when unmeasured)."""
     samples = sorted(_samples(raw))
     if not samples:
         return None
@@ -136,7 +138,9 @@ def _parse_cursor(raw: Any) -> int:
     return int(raw) if raw is not None else 0
 
 
-def _q_order_inputs(pipe: Any, pool: Any, strategy: str, providers: list[str], now: float, advance: bool) -> None:
+def queue_order_inputs(pipe: Any, pool: Any, strategy: str, providers: list[str], now: float, advance: bool) -> None:
+    """Queue on `pipe` the reads a strategy needs; parse_order_inputs() turns their results into
+    keyword arguments for order_members()."""
     # Only what the strategy reads, plus demotions, which every strategy honours.
     if strategy == "round_robin":
         if advance:
@@ -150,7 +154,7 @@ def _q_order_inputs(pipe: Any, pool: Any, strategy: str, providers: list[str], n
     pipe.zrangebyscore(demoted_key(pool), f"({now!r}", "+inf")
 
 
-def _parse_order_inputs(strategy: str, providers: list[str], results: list[Any], advance: bool) -> dict[str, Any]:
+def parse_order_inputs(strategy: str, providers: list[str], results: list[Any], advance: bool) -> dict[str, Any]:
     inputs: dict[str, Any] = {"demoted": _parse_demoted(results[-1])}
     if strategy == "round_robin":
         inputs["cursor"] = int(results[0]) - 1 if advance else _parse_cursor(results[0])
@@ -177,7 +181,7 @@ def rr_advance(r: redis.Redis, pool: Any) -> int:
 def record_use(r: redis.Redis, provider: str, latency_ms: float | None, now: float) -> None:
     """Count one request to `provider` and, when it was measured, keep its latency sample."""
     pipe = r.pipeline(transaction=False)
-    _q_record_use(pipe, provider, latency_ms, now)
+    queue_record_use(pipe, provider, latency_ms, now)
     pipe.execute()
 
 
@@ -200,7 +204,7 @@ def recent_latency(r: redis.Redis, providers: Iterable[str]) -> dict[str, float]
 
 
 def latency_p90(r: redis.Redis, provider: str) -> float | None:
-    return _p90(r.lrange(latency_key(provider), 0, -1))
+    return p90_of(r.lrange(latency_key(provider), 0, -1))
 
 
 def demote(r: redis.Redis, pool: Any, provider: str, seconds: float, now: float | None = None) -> None:
@@ -231,8 +235,8 @@ def order_inputs(
     """
     providers = list(providers)
     pipe = r.pipeline(transaction=False)
-    _q_order_inputs(pipe, pool, strategy, providers, now, advance)
-    return _parse_order_inputs(strategy, providers, pipe.execute(), advance)
+    queue_order_inputs(pipe, pool, strategy, providers, now, advance)
+    return parse_order_inputs(strategy, providers, pipe.execute(), advance)
 
 
 # --- async -----------------------------------------------------------------------------------
@@ -248,7 +252,7 @@ async def arr_advance(r: redis.asyncio.Redis, pool: Any) -> int:
 
 async def arecord_use(r: redis.asyncio.Redis, provider: str, latency_ms: float | None, now: float) -> None:
     pipe = r.pipeline(transaction=False)
-    _q_record_use(pipe, provider, latency_ms, now)
+    queue_record_use(pipe, provider, latency_ms, now)
     await pipe.execute()
 
 
@@ -269,7 +273,7 @@ async def arecent_latency(r: redis.asyncio.Redis, providers: Iterable[str]) -> d
 
 
 async def alatency_p90(r: redis.asyncio.Redis, provider: str) -> float | None:
-    return _p90(await r.lrange(latency_key(provider), 0, -1))
+    return p90_of(await r.lrange(latency_key(provider), 0, -1))
 
 
 async def ademote(
@@ -295,5 +299,5 @@ async def aorder_inputs(
 ) -> dict[str, Any]:
     providers = list(providers)
     pipe = r.pipeline(transaction=False)
-    _q_order_inputs(pipe, pool, strategy, providers, now, advance)
-    return _parse_order_inputs(strategy, providers, await pipe.execute(), advance)
+    queue_order_inputs(pipe, pool, strategy, providers, now, advance)
+    return parse_order_inputs(strategy, providers, await pipe.execute(), advance)
