@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from providers.adapters.base import PermanentError
+
 
 @dataclass(frozen=True)
 class Coin:
@@ -70,6 +72,15 @@ def coin(coin_id: str) -> Coin | None:
 def symbol_for(coin_id: str) -> str | None:
     found = BY_ID.get(coin_id)
     return found.symbol if found else None
+
+
+def require_symbol(coin_id: str, *, slug: str) -> str:
+    """The ticker symbol of a coin id, for providers that only know symbols; an id outside the
+    map is an unknown symbol there (permanent: retrying or waiting will not help)."""
+    symbol = symbol_for(coin_id)
+    if symbol is None:
+        raise PermanentError(f"{slug}: unknown symbol for id {coin_id!r}")
+    return symbol
 
 
 def id_for_symbol(symbol: str) -> str | None:

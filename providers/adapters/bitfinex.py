@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
 from providers.schemas import make_quote, number
 
 # Positions in a trading ("t...") ticker row.
@@ -45,9 +45,7 @@ class Bitfinex(Adapter):
     capabilities = frozenset({"price"})
 
     def _symbol(self, coin_id: str, vs: str) -> str:
-        base = symbols.symbol_for(coin_id)
-        if base is None:
-            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+        base = symbols.require_symbol(coin_id, slug=self.slug)
         return trading_symbol(base, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:

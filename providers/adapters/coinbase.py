@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, AdapterError, BadData, RequestSpec
 from providers.schemas import make_quote, number
 
 # Rates carry ~11 significant digits, so the inverted price is rounded to drop float noise.
@@ -21,9 +21,7 @@ class Coinbase(Adapter):
     capabilities = frozenset({"price"})
 
     def _symbol(self, coin_id: str) -> str:
-        symbol = symbols.symbol_for(coin_id)
-        if symbol is None:
-            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+        symbol = symbols.require_symbol(coin_id, slug=self.slug)
         return symbol
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:

@@ -38,8 +38,7 @@ class CoinLore(Adapter):
             return RequestSpec(path="/global/")
         if capability == "price":
             for coin_id in params["ids"]:
-                if symbols.symbol_for(coin_id) is None:
-                    raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+                symbols.require_symbol(coin_id, slug=self.slug)
             # Every mapped coin sits in the top 100, so one page answers any set of ids.
             return RequestSpec(path="/tickers/", params={"start": 0, "limit": PAGE_LIMIT})
         return RequestSpec(path="/tickers/", params={"start": 0, "limit": _limit(params)})

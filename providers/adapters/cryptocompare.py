@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
 from providers.schemas import iso_from_epoch, make_quote
 
 # Type 99 is CryptoCompare's "over your rate limit" error.
@@ -27,9 +27,7 @@ class CryptoCompare(Adapter):
     capabilities = frozenset({"price"})
 
     def _symbol(self, coin_id: str) -> str:
-        symbol = symbols.symbol_for(coin_id)
-        if symbol is None:
-            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+        symbol = symbols.require_symbol(coin_id, slug=self.slug)
         return symbol
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
 from providers.schemas import iso_from_epoch, make_quote, number
 
 SUCCESS_CODE = "200000"
@@ -35,9 +35,7 @@ class KuCoin(Adapter):
     capabilities = frozenset({"price"})
 
     def _pair(self, coin_id: str, vs: str) -> str:
-        base = symbols.symbol_for(coin_id)
-        if base is None:
-            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+        base = symbols.require_symbol(coin_id, slug=self.slug)
         return f"{base}-{QUOTE_ASSET.get(vs, vs.upper())}"
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
