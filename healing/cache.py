@@ -116,14 +116,23 @@ def decode_bytes(text: str) -> bytes:
     return base64.b64decode(text)
 
 
-async def read(r: redis.asyncio.Redis, key: str) -> Entry | None:
-    raw = await r.get(key)
+def loads_or_none(raw: bytes | str | None) -> Entry | None:
+    """The entry in `raw`, or None if there is none or it is unreadable."""
     if raw is None:
         return None
     try:
         return Entry.loads(raw)
     except (ValueError, KeyError, TypeError):
         return None  # an entry from an older format is simply a miss
+
+
+async def read(r: redis.asyncio.Redis, key: str) -> Entry | None:
+    return loads_or_none(await r.get(key))
+
+
+def queue_write(pipe: Any, key: str, entry: Entry, *, keep_s: float) -> None:
+    """`write` queued on a caller's pipeline (to share a round trip)."""
+    pipe.set(key, entry.dumps(), ex=max(1, math.ceil(keep_s)))
 
 
 async def write(r: redis.asyncio.Redis, key: str, entry: Entry, *, keep_s: float) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from healing import consensus, engine
+from healing import cache, consensus, engine
 from healing.config import Snapshot
 from healing.dataparams import NEWS_MAX_LIMIT, DataRequest, ParamError
 from providers import sentiment, symbols
@@ -27,6 +27,9 @@ from providers import sentiment, symbols
 SENTIMENT_NEWS_PARAMS: Mapping[str, Any] = {"limit": NEWS_MAX_LIMIT, "q": ""}
 # Headlines listed per coin in a sentiment answer (the score uses all of them).
 SENTIMENT_HEADLINES_SHOWN = 10
+# Scored coin-sentiment answers are cached under this capability (fresh as long as the news they
+# were scored from: engine.TTL_FROM), so a repeat is a plain cache hit and scores nothing.
+SENTIMENT_CAPABILITY = "sentiment"
 
 
 @dataclass
@@ -105,12 +108,23 @@ def mentions(item: Mapping[str, Any], coin_id: str) -> bool:
     return bool(_mention_pattern(coin_id).search(text))
 
 
+def sentiment_key(ids: Sequence[str], backend_name: str) -> str:
+    """The cache key of a scored coin-sentiment answer (the backend is part of what was asked)."""
+    return cache.data_key(SENTIMENT_CAPABILITY, {"ids": list(ids), "backend": backend_name})
+
+
 async def coin_sentiment(
     ids: Sequence[str], *, snapshot: Snapshot, deps: engine.Deps, provider: str | None = None,
     backend: sentiment.SentimentBackend | None = None,
 ) -> DataAnswer:
     """Score the recent headlines that mention each coin (news through the engine: cached, with fallback)."""
     backend = backend or get_backend()
+    key = sentiment_key(ids, backend.name) if provider is None else None
+    if key is not None:
+        held = await engine.local_hit(SENTIMENT_CAPABILITY, key, snapshot.version, deps)
+        if held is not None:
+            hit = engine.entry_answer(held.entry, engine.SERVED_CACHE, deps.clock())
+            return DataAnswer(hit.data, hit.meta(SENTIMENT_CAPABILITY))
     news = await engine.fetch_capability("news", SENTIMENT_NEWS_PARAMS, snapshot=snapshot, deps=deps,
                                          only_provider=provider)
     headlines = [item for item in news.data if isinstance(item, Mapping) and item.get("title")]
@@ -130,7 +144,12 @@ async def coin_sentiment(
             ],
         }
     data = {"coins": coins, "backend": backend.name, "headlines_scanned": len(headlines)}
-    return DataAnswer(data, news.meta("sentiment"))
+    if key is not None and news.served != engine.SERVED_STALE:
+        # Stamped with the news entry's own fetch time: the scores age, and expire, with their
+        # headlines. A stale news copy is not cached (its scores would never be fresh).
+        entry = cache.Entry(data, news.source, news.fetched_ts, tuple(a.as_dict() for a in news.attempts))
+        await engine.store_entry(deps, key, entry)
+    return DataAnswer(data, news.meta(SENTIMENT_CAPABILITY))
 
 
 async def score_texts(texts: Sequence[str], *, now: float, backend: sentiment.SentimentBackend | None = None

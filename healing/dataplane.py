@@ -172,10 +172,14 @@ async def data(request: Request) -> Response:
 
     runtime = await _runtime(request)
     snapshot = await runtime.holder.get()
-    if req.provider is None and req.consensus is None and req.route.name != "sentiment":
+    if req.provider is None and req.consensus is None:
         # A plain cached capability: remember this query's cache key so the next identical
         # request can be answered by DataPlane's fast path without parsing or routing.
-        request.app.remember_query(request.scope, req.capability, cache.data_key(req.capability, req.params))
+        if req.route.name == "sentiment":
+            key = data_requests.sentiment_key(req.params["ids"], data_requests.get_backend().name)
+            request.app.remember_query(request.scope, data_requests.SENTIMENT_CAPABILITY, key)
+        else:
+            request.app.remember_query(request.scope, req.capability, cache.data_key(req.capability, req.params))
     try:
         answer = await data_requests.fetch_data(req, snapshot=snapshot, deps=runtime.deps)
     except ParamError as exc:

@@ -19,6 +19,7 @@ injected `clock` (epoch seconds) drives cache ages, breakers, budgets and cool-d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -26,7 +27,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -36,7 +37,7 @@ import httpx
 import redis.asyncio
 
 from healing import cache, singleflight
-from healing.breaker import HALF_OPEN, OPEN, BreakerStore, decode_state
+from healing.breaker import HALF_OPEN, OPEN, BreakerState, BreakerStore, decode_state
 from healing.config import ProviderConfig, Snapshot
 from healing.errors import (
     SKIPPED_BREAKER_OPEN,
@@ -46,7 +47,7 @@ from healing.errors import (
     Attempt,
     UnknownCapability,
 )
-from healing.hedging import Candidate, Chain, Exhausted, adapter_for, order_candidates, serves
+from healing.hedging import Candidate, Chain, Exhausted, OrderPlan, adapter_for, order_candidates, plan_order, serves
 from healing.http import Failure, call_provider, classify_status, parse_answer
 from healing.ratelimit import Budget, describe_budgets
 from providers.adapters.base import Adapter, AdapterError, Outcome, RequestSpec
@@ -80,8 +81,14 @@ DEFAULT_RATE_LIMIT_GUARD_S = 0.0
 # SF_RESERVE_MAX_S), keeping time to try themselves if the leader never answers.
 SF_RESERVE_SHARE = 0.25
 SF_RESERVE_MAX_S = 2.0
+# Longest a success's deferred breaker record waits for its request's answer (seconds).
+LATE_GATE_MAX_S = 0.05
 # A background refresh's lock outlives its deadline by this much (seconds).
 REFRESH_LOCK_SLACK_S = cache.REFRESH_LOCK_SLACK_S
+
+# Answers derived from another capability's data stay fresh exactly as long as their source
+# (scored headlines are as old as the headlines).
+TTL_FROM: Mapping[str, str] = MappingProxyType({"sentiment": "news"})
 
 SERVED_LIVE, SERVED_CACHE, SERVED_STALE, SERVED_CONSENSUS = "live", "cache", "stale", "consensus"
 # Where each capability's answer carries the provider's own timestamp: one far in the future
@@ -125,7 +132,7 @@ class EngineSettings:
         )
 
     def fresh_ttl(self, capability: str) -> float:
-        return float(self.fresh_ttl_s.get(capability, 0.0))
+        return float(self.fresh_ttl_s.get(TTL_FROM.get(capability, capability), 0.0))
 
 
 @dataclass
@@ -137,10 +144,12 @@ class Deps:
     rng: random.Random = field(default_factory=random.Random)
     settings: EngineSettings = field(default_factory=EngineSettings)
     counters: cache.CacheCounters = field(default_factory=cache.CacheCounters)
+    # slug -> (p90 latency ms or None, engine-clock time read): hedging.order_candidates' memo.
+    p90_memo: dict[str, tuple[float | None, float]] = field(default_factory=dict)
 
     @functools.cached_property
-    def breakers(self) -> BreakerStore:
-        return BreakerStore(self.redis, self.clock)
+    def breakers(self) -> "OrderedBreakers":
+        return OrderedBreakers(self.redis, self.clock)
 
     @functools.cached_property
     def budget(self) -> Budget:
@@ -150,6 +159,72 @@ class Deps:
     def local(self) -> cache.LocalCache:
         """This process's coalesced, decode-once cache reads (one Deps per process; cache.LocalCache)."""
         return cache.LocalCache(max_entries=self.settings.local_cache_entries)
+
+
+class OrderedBreakers(BreakerStore):
+    """The breaker store, plus success records deferred past the answer (`record_later`).
+
+    A deferred record must not overtake a later one: every read or update of a provider's
+    breaker in this process first waits for that provider's deferred records, so the breaker
+    sees outcomes in the order they happened. Other processes see a success a few hundred
+    microseconds late, which is what "after the answer" costs; it is never skipped.
+    """
+
+    def __init__(self, redis_client: redis.asyncio.Redis, clock: Callable[[], float] = time.time):
+        super().__init__(redis_client, clock)
+        self._later: dict[str, set[asyncio.Task]] = {}
+
+    def record_later(self, cfg: Any, ok: bool, gate: asyncio.Event | None = None) -> None:
+        """Record after the caller's answer is out: a tracked task (drain_background waits for it).
+
+        With `gate`, the record waits until the caller sets it (once its answer is ready), at
+        most LATE_GATE_MAX_S, so its round trips never delay that answer.
+        """
+        async def late() -> None:
+            if gate is None:
+                await asyncio.sleep(0)  # the request's own remaining round trips go first
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(LATE_GATE_MAX_S):
+                        await gate.wait()
+            try:
+                await BreakerStore.record(self, cfg, ok)
+            except Exception as exc:  # noqa: BLE001 - bookkeeping must not crash the loop
+                logger.warning("deferred breaker record for %s failed: %r", cfg.slug, exc)
+
+        task = asyncio.ensure_future(late())
+        pending = self._later.setdefault(cfg.slug, set())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _settle(self, slugs: Iterable[str]) -> None:
+        loop = asyncio.get_running_loop()
+        waiting = [t for slug in slugs for t in self._later.get(slug, ()) if t.get_loop() is loop and not t.done()]
+        if waiting and asyncio.current_task() not in waiting:
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+    async def state(self, slug: str) -> BreakerState:
+        await self._settle([slug])
+        return await super().state(slug)
+
+    async def states(self, slugs: Iterable[str]) -> dict[str, BreakerState]:
+        slugs = list(slugs)
+        await self._settle(slugs)
+        return await super().states(slugs)
+
+    async def allow(self, cfg: Any) -> bool:
+        await self._settle([cfg.slug])
+        return await super().allow(cfg)
+
+    async def record(self, cfg: Any, ok: bool) -> BreakerState:
+        await self._settle([cfg.slug])
+        return await super().record(cfg, ok)
+
+    async def reset(self, slug: str) -> None:
+        await self._settle([slug])
+        await super().reset(slug)
 
 
 def iso(ts: float) -> str:
@@ -164,6 +239,7 @@ class Answer:
     age_s: float
     fetched_at: str
     attempts: list[Attempt]
+    fetched_ts: float = 0.0  # fetched_at as epoch seconds (exact, for answers derived from this one)
 
     def meta(self, capability: str) -> dict:
         return {
@@ -209,7 +285,16 @@ async def drain_background() -> None:
 
 def _entry_answer(entry: cache.Entry, served: str, now: float, attempts: list[Attempt] | None = None) -> Answer:
     """An answer from an entry; `attempts` None means "this request made none" (a cache hit)."""
-    return Answer(entry.data, entry.source, served, entry.age(now), iso(entry.fetched_at), attempts or [])
+    return Answer(entry.data, entry.source, served, entry.age(now), iso(entry.fetched_at), attempts or [],
+                  entry.fetched_at)
+
+
+entry_answer = _entry_answer
+
+
+async def store_entry(deps: Deps, key: str, entry: cache.Entry) -> None:
+    """Cache an entry built outside fetch_capability (derived answers), kept the stale TTL."""
+    await cache.write(deps.redis, key, entry, keep_s=deps.settings.stale_ttl_s)
 
 
 async def local_hit(capability: str, key: str, version: int, deps: Deps) -> cache.LocalEntry | None:
@@ -260,17 +345,32 @@ def _providers_of(
     return pool, [snapshot.providers[m.provider] for m in pool.members if m.provider in snapshot.providers]
 
 
+def order_plan(
+    deps: Deps, pool: Any, providers: list[ProviderConfig], capability: str, params: Mapping[str, Any]
+) -> OrderPlan:
+    """The order reads of a pool request (a pool gets the all-open last resort, as in _live)."""
+    return plan_order(deps, pool, providers, capability, last_resort=pool is not None, params=params)
+
+
 async def _live(
     capability: str, params: Mapping[str, Any], snapshot: Snapshot, deps: Deps, only_provider: str | None,
-    deadline: float,
+    deadline: float, release: list[Callable[[Any], None]] | None = None, gate: asyncio.Event | None = None,
+    prefetched: list[Candidate] | None = None,
 ) -> tuple[cache.Entry | None, list[Attempt], list[str]]:
-    """Walk the chain once: (entry, attempts, []) on success, (None, attempts, suggestions) if not."""
+    """Walk the chain once: (entry, attempts, []) on success, (None, attempts, suggestions) if not.
+
+    With `release`, a success's stats writes are queued there for the caller's next pipeline;
+    `prefetched` are the candidates when the caller already read the order inputs.
+    """
     pool, providers = _providers_of(snapshot, capability, only_provider, params)
     # Only a pool gets the all-open last resort: a single provider's open breaker means "not now"
     # (consensus asks providers one by one and must not wake them all).
-    candidates = await order_candidates(
-        deps, pool, providers, capability, last_resort=pool is not None, params=params
-    )
+    if prefetched is not None:
+        candidates = prefetched
+    else:
+        candidates = await order_candidates(
+            deps, pool, providers, capability, last_resort=pool is not None, params=params
+        )
 
     async def op(cand: Candidate, spec: RequestSpec, until: float) -> tuple[Any, str]:
         response = await call_provider(
@@ -285,7 +385,8 @@ async def _live(
             raise Failure(exc.outcome.value, str(exc)) from None
         return data, Outcome.OK.value
 
-    chain = Chain(deps, capability, deadline, build=lambda c: c.adapter.build_request(capability, params), op=op)
+    chain = Chain(deps, capability, deadline, build=lambda c: c.adapter.build_request(capability, params), op=op,
+                  release=release, gate=gate)
     try:
         winner, data = await chain.run(candidates)
     except Exhausted:
@@ -347,18 +448,46 @@ async def fetch_capability(
             return _entry_answer(stale, SERVED_STALE, now)
     _count(deps, cache.MISS, capability)
 
-    async def produce() -> bytes:
+    fetched: list[cache.Entry] = []
+    bookkeeping: list[Callable[[Any], None]] = []
+    answered = asyncio.Event()  # set once the answer is ready: deferred breaker records go then
+
+    # Read with the lock attempt (one round trip for both): the entry, for the double-check, and
+    # when that has no side effect, everything the provider order needs.
+    pool, providers = _providers_of(snapshot, capability, None, params)
+    plan = order_plan(deps, pool, providers, capability, params)
+    speculative = plan if plan.speculative else None
+
+    def peek(pipe: Any) -> None:
+        pipe.get(key)
+        if speculative is not None:
+            speculative.queue(pipe)
+
+    async def produce(peeked: list[Any]) -> bytes:
         # Double-check: a leader elected just after another one finished finds its result here.
-        current = await cache.read(deps.redis, key)
+        current = cache.loads_or_none(peeked[0])
         if current is not None and current.freshness(deps.clock(), fresh_ttl, 0) == cache.FRESH:
             return _encode_result(current, [], [], SERVED_CACHE)
-        entry, attempts, hints = await _live(capability, params, snapshot, deps, None, deadline)
+        prefetched = speculative.finish(peeked[1:]) if speculative is not None else None
+        entry, attempts, hints = await _live(capability, params, snapshot, deps, None, deadline, bookkeeping, answered,
+                                             prefetched)
         if entry is not None:
-            await cache.write(deps.redis, key, entry, keep_s=settings.stale_ttl_s)
+            fetched.append(entry)  # written by on_release, on the lock's release round trip
         return _encode_result(entry, attempts, hints, SERVED_LIVE)
 
+    def on_release(pipe: Any) -> None:
+        for entry in fetched:
+            cache.queue_write(pipe, key, entry, keep_s=settings.stale_ttl_s)
+        for queue in bookkeeping:
+            queue(pipe)
+
     reserve = min(SF_RESERVE_MAX_S, SF_RESERVE_SHARE * budget_s)
-    payload, _led = await singleflight.run(deps.redis, key, produce, deadline=deadline, reserve_s=reserve)
+    try:
+        payload, _led = await singleflight.run(
+            deps.redis, key, produce, deadline=deadline, reserve_s=reserve, peek=peek, on_release=on_release
+        )
+    finally:
+        answered.set()
     result = json.loads(payload)
     now = deps.clock()
     if result["ok"]:

@@ -17,6 +17,7 @@ left) and the controller cancels whatever still runs when the deadline passes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 from collections import deque
@@ -111,8 +112,72 @@ def serves(adapter: Adapter | None, capability: str, params: Mapping[str, Any] |
     return not (chains and chain and capability == "gas" and chain not in chains)
 
 
+# How long a provider's p90 latency (the hedging timer) is reused before it is read again
+# (seconds of the engine clock; Deps.p90_memo, one per process).
+P90_REFRESH_S = 1.0
+
+
+def _memo_fresh(held: tuple[float | None, float] | None, now: float) -> bool:
+    return held is not None and 0 <= now - held[1] < P90_REFRESH_S
+
+
 # The order_members() argument each runtime-driven strategy needs.
 _STRATEGY_INPUT = {"round_robin": "cursor", "least_used": "usage", "fastest_response": "latency_ms"}
+
+
+@dataclass
+class OrderPlan:
+    """The reads order_candidates needs, queued on any pipeline, and how to turn them into candidates.
+
+    `order_candidates` sends them in a round trip of their own; the engine may queue them on the
+    single-flight lock attempt instead (`speculative`: only when reading has no side effect).
+    """
+
+    deps: "Deps"
+    pool: PoolConfig | None
+    usable: dict[str, tuple[ProviderConfig, Adapter]]
+    now: float
+    last_resort: bool
+    stale: list[str] = field(default_factory=list)  # slugs whose p90 is read (not memoized)
+
+    @property
+    def strategy(self) -> str:
+        return self.pool.strategy if self.pool is not None else PRIORITY
+
+    @property
+    def speculative(self) -> bool:
+        """Safe to read before knowing the reads will be used (round robin advances a cursor)."""
+        return bool(self.usable) and self.strategy != "round_robin"
+
+    def queue(self, pipe: Any) -> None:
+        deps, now, slugs = self.deps, self.now, list(self.usable)
+        for slug in slugs:
+            deps.breakers.queue_read(pipe, slug)
+            deps.budget.queue_cooling(pipe, slug)
+        pipe.zrangebyscore(maintenance.providers_key(), f"({now}", "+inf", withscores=True)
+        # The latency samples (up to 200 per provider) cost more to parse than everything else
+        # here, and the hedging timer needs only their p90: read at most once per P90_REFRESH_S.
+        memo = getattr(deps, "p90_memo", None)
+        self.stale = [slug for slug in slugs if memo is None or not _memo_fresh(memo.get(slug), now)]
+        for slug in self.stale:
+            pipe.lrange(pool_state.latency_key(slug), 0, -1)
+        if self.pool is not None:
+            pool_state.queue_order_inputs(pipe, self.pool, self.strategy, slugs, now, True)
+
+    def finish(self, raw: Sequence[Any]) -> list[Candidate]:
+        return _candidates(self, raw)
+
+
+def plan_order(
+    deps: "Deps", pool: PoolConfig | None, providers: Sequence[ProviderConfig], capability: str,
+    *, last_resort: bool = True, params: Mapping[str, Any] | None = None,
+) -> OrderPlan:
+    usable: dict[str, tuple[ProviderConfig, Adapter]] = {}
+    for cfg in providers:
+        adapter = adapter_for(cfg.slug)
+        if cfg.enabled and serves(adapter, capability, params):
+            usable[cfg.slug] = (cfg, adapter)
+    return OrderPlan(deps, pool, usable, deps.clock(), last_resort)
 
 
 async def order_candidates(
@@ -124,35 +189,31 @@ async def order_candidates(
     Members whose adapter cannot serve `params` (a gas adapter without that chain) are left out.
     With `last_resort`, an all-open pool still tries the member whose breaker reopens soonest.
     """
-    r, now = deps.redis, deps.clock()
-    usable: dict[str, tuple[ProviderConfig, Adapter]] = {}
-    for cfg in providers:
-        adapter = adapter_for(cfg.slug)
-        if cfg.enabled and serves(adapter, capability, params):
-            usable[cfg.slug] = (cfg, adapter)
+    plan = plan_order(deps, pool, providers, capability, last_resort=last_resort, params=params)
+    if not plan.usable:
+        return []
+    # Everything the decision needs in ONE round trip: breakers, cool-downs, maintenance,
+    # latency samples (hedging p90), then the strategy's inputs and demotions.
+    pipe = deps.redis.pipeline(transaction=False)
+    plan.queue(pipe)
+    return plan.finish(await pipe.execute())
+
+
+def _candidates(plan: OrderPlan, raw: Sequence[Any]) -> list[Candidate]:
+    deps, pool, usable, now, strategy = plan.deps, plan.pool, plan.usable, plan.now, plan.strategy
     if not usable:
         return []
     slugs = list(usable)
-
-    # Everything the decision needs in ONE round trip: breakers, cool-downs, maintenance,
-    # latency samples (hedging p90), then the strategy's inputs and demotions.
-    pipe = r.pipeline(transaction=False)
-    for slug in slugs:
-        deps.breakers.queue_read(pipe, slug)
-        deps.budget.queue_cooling(pipe, slug)
-    pipe.zrangebyscore(maintenance.providers_key(), f"({now}", "+inf", withscores=True)
-    for slug in slugs:
-        pipe.lrange(pool_state.latency_key(slug), 0, -1)
-    strategy = pool.strategy if pool is not None else PRIORITY
-    if pool is not None:
-        pool_state.queue_order_inputs(pipe, pool, strategy, slugs, now, True)
-    raw = await pipe.execute()
     n = 2 * len(slugs)
     drained = {(m.decode() if isinstance(m, bytes) else str(m)): float(end) for m, end in raw[n]}
-    p90s = {slug: pool_state.p90_of(raw[n + 1 + i]) for i, slug in enumerate(slugs)}
+    p90s = {slug: pool_state.p90_of(raw[n + 1 + i]) for i, slug in enumerate(plan.stale)}
+    memo = getattr(deps, "p90_memo", None)
+    if memo is not None:
+        memo.update((slug, (p90, now)) for slug, p90 in p90s.items())
+        p90s.update((slug, memo[slug][0]) for slug in slugs if slug not in p90s and slug in memo)
     extra: dict[str, Any] = {}
     if pool is not None:
-        extra = pool_state.parse_order_inputs(strategy, slugs, raw[n + 1 + len(slugs):], True)
+        extra = pool_state.parse_order_inputs(strategy, slugs, list(raw[n + 1 + len(plan.stale):]), True)
 
     if pool is not None:
         members = [Member(m.provider, m.priority, m.weight) for m in pool.members if m.provider in usable]
@@ -187,7 +248,7 @@ async def order_candidates(
         out.append(cand)
 
     gated = [c for c in out if c.skip in ("", SKIPPED_BREAKER_OPEN)]
-    if last_resort and gated and all(c.skip == SKIPPED_BREAKER_OPEN for c in gated):
+    if plan.last_resort and gated and all(c.skip == SKIPPED_BREAKER_OPEN for c in gated):
         # A pool is never emptied by breakers alone: the member that reopens soonest goes last.
         soonest = min(gated, key=lambda c: c.reopens_at or 0.0)
         out.append(Candidate(soonest.cfg, soonest.adapter, forced=True, reopens_at=soonest.reopens_at))
@@ -195,6 +256,12 @@ async def order_candidates(
 
 
 # --- the chain ------------------------------------------------------------------------------
+
+
+def _queue_ok(pipe: Any, *, slug: str, ms: float, now: float) -> None:
+    """A successful attempt's stats and usage, queued on a caller's pipeline (Chain.release)."""
+    stats.queue_record(pipe, slug, Outcome.OK.value, ms, now)
+    pool_state.queue_record_use(pipe, slug, ms, now)
 
 # op(candidate, spec, deadline) -> (value, outcome): what one attempt does after the gate.
 Op = Callable[[Candidate, RequestSpec, float], Awaitable[tuple[Any, str]]]
@@ -220,6 +287,10 @@ class Chain:
     build: Callable[[Candidate], RequestSpec]
     op: Op
     hedge: bool = True
+    # When set, successes queue their stats writes here (callables taking a pipeline) for the
+    # caller to send with its own next round trip, instead of writing them at once.
+    release: list[Callable[[Any], None]] | None = None
+    gate: asyncio.Event | None = None  # set by the caller once its answer is ready (record_later)
     attempts: list[Attempt] = field(default_factory=list)
     _skips: list[tuple[str, str]] = field(default_factory=list)
 
@@ -358,16 +429,28 @@ class Chain:
         """Everything one finished call changes: attempts, stats, usage, breaker, cool-down."""
         self.attempts.append(Attempt(cfg.slug, outcome, ms, detail))
         deps, now = self.deps, self.deps.clock()
+        ok = outcome == Outcome.OK.value
+        record_later = getattr(deps.breakers, "record_later", None)
+        if ok and record_later is not None and self.release is not None:
+            # A success changes nothing this request still decides on. Its stats and usage ride
+            # on the caller's next pipeline (the single-flight release: no round trip of their
+            # own), and the breaker's compare-and-set (3 round trips) runs after the answer as a
+            # tracked task: delayed, never skipped, and never overtaken (the engine's breaker
+            # store makes later breaker calls for this provider wait for it). A failure is
+            # written before the chain moves on: the next attempt's gates must see it.
+            self.release.append(functools.partial(_queue_ok, slug=cfg.slug, ms=ms, now=now))
+            record_later(cfg, True, self.gate)
+            return
         # Stats and usage share one round trip; the breaker's compare-and-set runs beside it.
         pipe = deps.redis.pipeline(transaction=False)
         stats.queue_record(pipe, cfg.slug, outcome, ms, now)
-        pool_state.queue_record_use(pipe, cfg.slug, ms if outcome == Outcome.OK.value else None, now)
+        pool_state.queue_record_use(pipe, cfg.slug, ms if ok else None, now)
         writes = [pipe.execute()]
-        if outcome == Outcome.OK.value or counts_against_breaker(outcome):
-            writes.append(deps.breakers.record(cfg, outcome == Outcome.OK.value))
+        if ok or counts_against_breaker(outcome):
+            writes.append(deps.breakers.record(cfg, ok))
         if outcome == Outcome.RATE_LIMITED.value:
             writes.append(deps.budget.cool_down(cfg.slug, cooldown_seconds(retry_after_s)))
-        if outcome != Outcome.OK.value:
+        if not ok:
             logger.info("provider %s: %s (%s) after %.0f ms", cfg.slug, outcome, detail, ms)
         await asyncio.gather(*writes)
 

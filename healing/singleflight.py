@@ -22,6 +22,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import redis.asyncio
 
@@ -62,15 +63,29 @@ def _as_bytes(value: bytes | str) -> bytes:
 async def run(
     r: redis.asyncio.Redis,
     key: str,
-    produce: Callable[[], Awaitable[bytes]],
+    produce: Callable[..., Awaitable[bytes]],
     *,
     deadline: float,
     reserve_s: float,
+    peek: Callable[[Any], None] | None = None,
+    on_release: Callable[[Any], None] | None = None,
 ) -> tuple[bytes, bool]:
     """The result for `key` and whether this caller produced it.
 
     `deadline` is in event-loop time; followers stop waiting at `deadline - reserve_s`.
+
+    Two round-trip savers for the leader: with `peek`, the reads it queues on a pipeline go in
+    the same round trip as the lock attempt, and `produce(results)` gets their results (the
+    engine's double-check of the cache and its provider-order inputs cost nothing);
+    `on_release(pipe)` queues the leader's own writes (the cache entry, stats) on the pipeline
+    that publishes the result and releases the lock, so they land before any follower is woken.
     """
+    if peek is None:
+        bare = produce
+
+        async def produce(_peeked: list[Any] | None) -> bytes:
+            return await bare()
+
     loop = asyncio.get_running_loop()
     local_key = (id(loop), key)
     wait_until = deadline - reserve_s
@@ -83,12 +98,14 @@ async def run(
         if payload is not None:
             return payload, False
         # The local leader gave up (cancelled or failed) or is too slow: go on as if alone.
-        return await _across_processes(r, key, produce, deadline=deadline, wait_until=wait_until)
+        return await _across_processes(r, key, produce, deadline=deadline, wait_until=wait_until,
+                                       peek=peek, on_release=on_release)
 
     future: asyncio.Future = loop.create_future()
     _inflight[local_key] = future
     try:
-        payload, led = await _across_processes(r, key, produce, deadline=deadline, wait_until=wait_until)
+        payload, led = await _across_processes(r, key, produce, deadline=deadline, wait_until=wait_until,
+                                               peek=peek, on_release=on_release)
         future.set_result(payload)
         return payload, led
     finally:
@@ -101,21 +118,39 @@ async def run(
 async def _across_processes(
     r: redis.asyncio.Redis,
     key: str,
-    produce: Callable[[], Awaitable[bytes]],
+    produce: Callable[[list[Any] | None], Awaitable[bytes]],
     *,
     deadline: float,
     wait_until: float,
+    peek: Callable[[Any], None] | None,
+    on_release: Callable[[Any], None] | None,
 ) -> tuple[bytes, bool]:
     loop = asyncio.get_running_loop()
     token = uuid.uuid4().hex.encode()
     while True:
         hold_ms = max(1, int((deadline - loop.time() + LOCK_SLACK_S) * 1000))
-        holder = await r.set(lock_key(key), token, nx=True, px=hold_ms, get=True)
+        if peek is None:
+            holder, peeked = await r.set(lock_key(key), token, nx=True, px=hold_ms, get=True), None
+        else:
+            pipe = r.pipeline(transaction=False)
+            pipe.set(lock_key(key), token, nx=True, px=hold_ms, get=True)
+            peek(pipe)
+            holder, *peeked = await pipe.execute()
         if holder is None:
-            return await _lead(r, key, token, produce), True
+            return await _lead(r, key, token, produce, peeked, on_release), True
         if loop.time() >= wait_until:
             # Waited long enough (bounded by the deadline): try ourselves, without the lock.
-            return await produce(), True
+            peeked = None
+            if peek is not None:
+                pipe = r.pipeline(transaction=False)
+                peek(pipe)
+                peeked = await pipe.execute()
+            payload = await produce(peeked)
+            if on_release is not None:
+                pipe = r.pipeline(transaction=False)
+                on_release(pipe)
+                await pipe.execute()
+            return payload, True
         payload = await _follow(r, key, _as_bytes(holder), wait_until)
         if payload is not None:
             return payload, False
@@ -123,13 +158,18 @@ async def _across_processes(
         # (the next loop may elect us).
 
 
-async def _lead(r: redis.asyncio.Redis, key: str, token: bytes, produce: Callable[[], Awaitable[bytes]]) -> bytes:
+async def _lead(
+    r: redis.asyncio.Redis, key: str, token: bytes, produce: Callable[[list[Any] | None], Awaitable[bytes]],
+    peeked: list[Any] | None, on_release: Callable[[Any], None] | None,
+) -> bytes:
     try:
-        payload = await produce()
+        payload = await produce(peeked)
     except BaseException:
         await asyncio.shield(r.eval(_RELEASE, 1, lock_key(key), token))
         raise
     pipe = r.pipeline(transaction=False)
+    if on_release is not None:
+        on_release(pipe)  # first: a woken follower (or a later reader) must find these writes done
     pipe.set(_result_key(key, token), payload, ex=RESULT_TTL_S)
     pipe.publish(_channel(key), token + b"|" + payload)
     pipe.eval(_RELEASE, 1, lock_key(key), token)
