@@ -12,7 +12,6 @@ Nothing outside the temp dir is written, and every process started here is stopp
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,16 +19,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 
 from tests.fake_upstream import FakeUpstream
+from tests.live_server import LiveServer, uvicorn_command
 from tests.redis_server import RedisServer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_MODULE = "bench.settings"
 REDIS_PREFIX = "bench:"
 START_TIMEOUT_S = 60
-STOP_TIMEOUT_S = 10
 # An edit to providers or pools is live in every server process within this long (the issue
 # promises 2 s; the snapshot poll runs every 0.5 s).
 RELOAD_WAIT_S = 2.5
@@ -46,19 +44,7 @@ DUMMY_API_KEY = "bench-dummy-key"
 class BenchUpstream(FakeUpstream):
     """tests/fake_upstream, run through bench/_upstream.py so arrivals are time-stamped."""
 
-    def start(self) -> BenchUpstream:
-        self._process = subprocess.Popen([sys.executable, "-m", "bench._upstream", "--port", str(self.port)],
-                                         cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                self._client.get("/_control/calls").raise_for_status()
-                return self
-            except httpx.HTTPError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"fake upstream did not start on port {self.port}") from None
-                time.sleep(0.05)
+    module = "bench._upstream"
 
     @property
     def pid(self) -> int:
@@ -71,23 +57,22 @@ class BenchUpstream(FakeUpstream):
         self._client.post("/_bench/arrivals").raise_for_status()
 
 
-class Server:
-    """`uvicorn APP --workers N` in its own process group, with the flags tests/live_server.py uses."""
+class Server(LiveServer):
+    """`uvicorn APP --workers N` in its own process group, started like tests/live_server.py's."""
 
     def __init__(self, app: str, *, workers: int, env: dict[str, str], ready_path: str, log_dir: Path) -> None:
         self.app = app
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.command = [
-            sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "on",
-            "--backlog", "4096",
-        ]
-        self._log_path = log_dir / f"{app.replace(':', '_')}.log"
-        self._log = open(self._log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(self.command, cwd=REPO_ROOT, env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_ready(ready_path)
+        port = free_port()
+        self.command = uvicorn_command(app, port=port, workers=workers)
+        log = open(log_dir / f"{app.replace(':', '_')}.log", "w+b")  # noqa: SIM115 - closed in stop()
+        process = subprocess.Popen(self.command, cwd=REPO_ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        super().__init__(process, port, log)
+        self.wait_ready(START_TIMEOUT_S, path=ready_path)
+
+    @property
+    def name(self) -> str:
+        return self.app
 
     @property
     def pid(self) -> int:
@@ -95,37 +80,6 @@ class Server:
 
     def flags(self) -> str:
         return " ".join(self.command[self.command.index(self.app):]).replace(str(self.port), "PORT")
-
-    def output(self, tail: int = 3000) -> str:
-        self._log.flush()
-        return self._log_path.read_text(errors="replace")[-tail:]
-
-    def _wait_ready(self, path: str) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with httpx.Client(timeout=2, trust_env=False) as client:
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.app} exited ({self.process.returncode}):\n{self.output()}")
-                try:
-                    if client.get(self.url + path).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"{self.app} not ready in {START_TIMEOUT_S} s:\n{self.output()}")
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            # Its own process group: SIGTERM reaches the uvicorn supervisor and its workers only.
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-        self._log.close()
 
 
 class World:

@@ -44,21 +44,25 @@ class LiveServer:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")[-tail:]
 
-    def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> None:
+    @property
+    def name(self) -> str:
+        return f"server on port {self.port}"
+
+    def wait_ready(self, timeout_s: float = START_TIMEOUT_S, path: str = READY_PATH) -> None:
         deadline = time.monotonic() + timeout_s
         with httpx.Client(timeout=2, trust_env=False) as client:
             while True:
                 if self.process.poll() is not None:
                     code = self.process.returncode
-                    raise RuntimeError(f"server on port {self.port} exited ({code}):\n{self.output()}")
+                    raise RuntimeError(f"{self.name} exited ({code}):\n{self.output()}")
                 try:
-                    if client.get(self.url + READY_PATH).status_code == 200:
+                    if client.get(self.url + path).status_code == 200:
                         return
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"server on port {self.port} not ready in {timeout_s} s:\n{self.output()}")
+                    raise RuntimeError(f"{self.name} not ready in {timeout_s} s:\n{self.output()}")
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -96,16 +100,21 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def uvicorn_command(app: str, *, port: int, workers: int) -> list[str]:
+    """The uvicorn command line every real server here runs with (tests and the benchmark)."""
+    return [
+        sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "on",
+        "--backlog", "4096",
+    ]
+
+
 def start_server(workers: int = 1, port: int | None = None, env: dict[str, str] | None = None,
                  wait: bool = True) -> LiveServer:
     """Start `uvicorn cryptohub.asgi:application --workers N` on 127.0.0.1 and wait until it answers."""
     port = port or free_port()
     log = tempfile.SpooledTemporaryFile(max_size=1_000_000)
-    command = [
-        sys.executable, "-m", "uvicorn", "cryptohub.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--lifespan", "on",
-        "--backlog", "4096",
-    ]
+    command = uvicorn_command("cryptohub.asgi:application", port=port, workers=workers)
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env(env), stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     server = LiveServer(process, port, log)

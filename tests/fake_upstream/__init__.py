@@ -44,8 +44,11 @@ class FakeUpstream:
         self._log = tempfile.TemporaryFile()
         self._client = httpx.Client(base_url=self.url, timeout=5)
 
+    # The server module run as `python -m MODULE --port N` (the benchmark runs a wrapper of it).
+    module = "tests.fake_upstream"
+
     def start(self) -> FakeUpstream:
-        self._process = subprocess.Popen([sys.executable, "-m", "tests.fake_upstream", "--port", str(self.port)],
+        self._process = subprocess.Popen([sys.executable, "-m", self.module, "--port", str(self.port)],
                                          cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
