@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-
 from tests.fake_upstream import FakeUpstream
 from tests.live_server import LiveServer, uvicorn_command
 from tests.redis_server import RedisServer, free_port
@@ -192,8 +191,8 @@ class World:
         """Close the providers' breakers and forget their latency samples (between figures)."""
         import redis
 
-        from healing.breaker import breaker_key
-        from healing.ratelimit import cooldown_key
+        from healing.engine.breaker import breaker_key
+        from healing.engine.ratelimit import cooldown_key
         from pools.state import latency_key
 
         client = redis.Redis.from_url(self.redis.url)

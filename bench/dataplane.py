@@ -440,7 +440,7 @@ class _TokenWatch:
         import redis
 
         from bench._env import REDIS_PREFIX
-        from healing.ratelimit import parse_limits
+        from healing.engine.ratelimit import parse_limits
 
         self.seen: dict[str, set[float]] = {slug: set() for slug in slugs}
         # The limits library's key for each window (one per slug here); no SCAN in the hot loop.

@@ -9,12 +9,12 @@ a probe marked timed out although the server answers well within the probe timeo
 runs REPEATS times; the table shows the median time and the worst false-timeout count.
 
 Rows:
-- "sweep": healing.probes.run_probe_cycle as the sweep runs it (aiohttp, deadline inside the
+- "sweep": healing.monitoring.probes.run_probe_cycle as the sweep runs it (aiohttp, deadline inside the
   slot, breaker fed in batches); "probe s" and "breaker s" split its time.
 - "httpx, same rules": the previous sweeper (httpx clients in shards of 50, deadline inside the
   slot), to show why the sweep has its own client.
 - "naive": the design cryptohub replaces (deadline starts in the queue, pool of 100).
-- "full sweep_run": healing.monitoring.sweep_run end to end against a temporary SQLite database
+- "full sweep_run": healing.monitoring.sweep.sweep_run end to end against a temporary SQLite database
   (read the providers, probe, feed the breaker, write 1,000 HealthCheck rows).
 """
 
@@ -60,7 +60,7 @@ def _serve(queue: multiprocessing.Queue) -> None:
 
 
 def _configs(base: str, n: int, latency_ms: int):
-    from healing.config import ProviderConfig
+    from healing.engine.config import ProviderConfig
 
     return [ProviderConfig(slug=f"bench-{i}", name=f"B{i}", category="market_data", base_url=base,
                            health_path=f"/slow/{latency_ms}", timeout_s=10.0) for i in range(n)]
@@ -160,8 +160,8 @@ def main() -> None:
     logging.getLogger("healing").setLevel(logging.ERROR)
     from django.conf import settings
 
-    from healing import monitoring, probes
-
+    from healing.monitoring import probes
+    from healing.monitoring import sweep as monitoring
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     server = ctx.Process(target=_serve, args=(queue,), daemon=True)

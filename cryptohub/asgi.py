@@ -18,7 +18,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
-from healing.dataplane import DATA_PLANE_PREFIXES, data_plane  # noqa: E402
+from healing.dataplane.app import DATA_PLANE_PREFIXES, data_plane  # noqa: E402
 
 
 async def http_router(scope, receive, send):

@@ -167,7 +167,7 @@ SPECTACULAR_SETTINGS = {
     # normalized schemas (built from providers.schemas), keeping the default enum hook first.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "healing.openapi.add_data_plane",
+        "healing.dataplane.openapi.add_data_plane",
     ],
 }
 
@@ -249,5 +249,5 @@ CRYPTOHUB_SENTIMENT_MODEL_DIR = env.str("CRYPTOHUB_SENTIMENT_MODEL_DIR", default
 # windows' grants can land in one window at the provider. 0 disables the padding.
 CRYPTOHUB_RATE_LIMIT_GUARD_S = env.float("CRYPTOHUB_RATE_LIMIT_GUARD_S", default=0.5)
 # Decoded cache entries each process keeps between reads (least recently used dropped first);
-# every use is still re-validated by a Redis GET (healing.cache.LocalCache).
+# every use is still re-validated by a Redis GET (healing.engine.cache.LocalCache).
 CRYPTOHUB_LOCAL_CACHE_ENTRIES = env.int("CRYPTOHUB_LOCAL_CACHE_ENTRIES", default=2048)

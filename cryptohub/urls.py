@@ -10,10 +10,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
-    path("", include("healing.api.status_urls")),
-    path("", include("healing.api.selfheal_urls")),
     # Before providers: /api/providers/<slug>/health lives with the monitoring views.
-    path("", include("healing.api.monitoring_urls")),
+    path("", include("healing.api.urls")),
     path("", include("providers.api.urls")),
     path("", include("pools.api.urls")),
     path("", include("dashboard.urls")),

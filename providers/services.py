@@ -15,6 +15,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from cryptohub.exceptions import Duplicate
+
 from .models import Provider
 from .runtime import bump_config_version
 
@@ -23,15 +25,6 @@ logger = logging.getLogger(__name__)
 # Slugs share the SlugField limit of the models.
 SLUG_MAX_LENGTH = 64
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-
-
-class Duplicate(Exception):
-    """A write would create something that already exists (the API answers 409)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def slug_from_name(name: str) -> str:

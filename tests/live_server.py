@@ -184,8 +184,8 @@ def clock():
 
 @contextlib.asynccontextmanager
 async def serve_in_process(**options):
-    from healing import engine
-    from healing.dataplane import create_app
+    from healing.dataplane.app import create_app
+    from healing.engine import fetch as engine
 
     app = create_app(**options)
     async with app.router.lifespan_context(app):

@@ -8,7 +8,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
-from healing.api import status_urls
+from healing.api import urls as healing_urls
 from pools.api import urls as pool_urls
 from providers.api import urls as provider_urls
 
@@ -56,7 +56,8 @@ def test_schema_yaml_renders(client, db):
 
 def test_our_views_generate_without_warnings_or_errors():
     GENERATOR_STATS.reset()
-    patterns = [*provider_urls.urlpatterns, *pool_urls.urlpatterns, *status_urls.urlpatterns]
+    status_urls = [p for p in healing_urls.urlpatterns if p.callback.__module__ == "healing.api.status"]
+    patterns = [*provider_urls.urlpatterns, *pool_urls.urlpatterns, *status_urls]
     schema = SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
     problems = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
     GENERATOR_STATS.reset()

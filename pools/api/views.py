@@ -14,10 +14,11 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cryptohub.restapi import Conflict, call_service
 from pools import services
 from pools.models import Pool, PoolMembership, RotationEvent
 from pools.rotation import NotEnoughMembers, RotationError, RotationStateUnavailable, current_order, pool_rotate
-from providers.api.views import Conflict, call_service, get_provider_or_404
+from providers.api.views import get_provider_or_404
 from providers.runtime import sync_redis
 
 from .serializers import (

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.adapters.base import Adapter, AdapterError, BadData, RequestSpec
-from providers.schemas import check_not_future, epoch_of, iso_from_epoch, number
-from providers.schemas import fear_greed_limit, make_fear_greed
+from providers.schemas import check_not_future, epoch_of, fear_greed_limit, iso_from_epoch, make_fear_greed, number
 
 
 class AlternativeMe(Adapter):

@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
-from providers.schemas import check_not_future, epoch_of, iso_from_string
-from providers.schemas import make_gas
+from providers.schemas import check_not_future, epoch_of, iso_from_string, make_gas
 
 # Over the daily/minute limit (402, 429), soft limit under load (435), IP blocked (430, 434).
 RATE_LIMIT_CODES = frozenset({402, 429, 430, 434, 435})

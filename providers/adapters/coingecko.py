@@ -11,8 +11,17 @@ from typing import Any
 
 from providers import symbols
 from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
-from providers.schemas import TrendingCoin, iso_from_epoch, iso_from_string, make_quote, number, optional_int
-from providers.schemas import check_row_times, make_global_stats, make_market_row
+from providers.schemas import (
+    TrendingCoin,
+    check_row_times,
+    iso_from_epoch,
+    iso_from_string,
+    make_global_stats,
+    make_market_row,
+    make_quote,
+    number,
+    optional_int,
+)
 
 # /coins/markets answers at most 250 rows per page.
 MARKETS_MAX_PER_PAGE = 250

@@ -11,8 +11,7 @@ from typing import Any
 
 from providers import symbols
 from providers.adapters.base import Adapter, BadData, PermanentError, RequestSpec
-from providers.schemas import iso_from_epoch, make_quote, number
-from providers.schemas import make_global_stats, make_market_row
+from providers.schemas import iso_from_epoch, make_global_stats, make_market_row, make_quote, number
 
 SUPPORTED_VS = frozenset({"usd"})
 # /tickers/ answers at most 100 coins per page.

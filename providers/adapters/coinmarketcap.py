@@ -10,8 +10,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
-from providers.schemas import check_not_future, epoch_of, iso_from_epoch, iso_from_string, number
-from providers.schemas import fear_greed_limit, make_fear_greed
+from providers.schemas import (
+    check_not_future,
+    epoch_of,
+    fear_greed_limit,
+    iso_from_epoch,
+    iso_from_string,
+    make_fear_greed,
+    number,
+)
 
 # 1008 minute, 1009 daily, 1010 monthly, 1011 IP rate limit reached.
 RATE_LIMIT_CODES = frozenset({1008, 1009, 1010, 1011})

@@ -14,8 +14,16 @@ from typing import Any
 
 from providers import symbols
 from providers.adapters.base import Adapter, AdapterError, BadData, PermanentError, RequestSpec
-from providers.schemas import TrendingCoin, iso_from_epoch, iso_from_string, make_quote, number
-from providers.schemas import check_row_times, make_global_stats, make_market_row
+from providers.schemas import (
+    TrendingCoin,
+    check_row_times,
+    iso_from_epoch,
+    iso_from_string,
+    make_global_stats,
+    make_market_row,
+    make_quote,
+    number,
+)
 
 DEFAULT_MARKETS_LIMIT = 100
 MAX_MARKETS_LIMIT = 250

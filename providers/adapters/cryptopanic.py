@@ -12,8 +12,7 @@ from typing import Any
 
 from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
 from providers.adapters.rss import check_news_dates, clean_summary, clean_url, finish_news, plain_text
-from providers.schemas import iso_from_string
-from providers.schemas import NewsItem
+from providers.schemas import NewsItem, iso_from_string
 
 POSTS_PATH = "/growth/v2/posts/"
 AUTH_MARKERS = ("token", "unauthorized", "forbidden")

@@ -20,8 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import feedparser
 
 from providers.adapters.base import Adapter, BadData, RequestSpec
-from providers.schemas import MIN_PLAUSIBLE_EPOCH_S, check_not_future, epoch_of, iso_from_epoch
-from providers.schemas import NewsItem
+from providers.schemas import MIN_PLAUSIBLE_EPOCH_S, NewsItem, check_not_future, epoch_of, iso_from_epoch
 
 DEFAULT_NEWS_LIMIT = 20
 MAX_NEWS_LIMIT = 100

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.adapters.base import Adapter, AdapterError, BadData, PermanentError, RequestSpec
-from providers.schemas import number
-from providers.schemas import make_tvl_protocol
+from providers.schemas import make_tvl_protocol, number
 
 PROTOCOL_NAMES = frozenset({"yearn", "yearn-finance", "yearn finance"})
 # yDaemon's chain ids, by the chain names DefiLlama uses.

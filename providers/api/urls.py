@@ -3,19 +3,9 @@ so a POST body is never lost to a redirect); the schema lists the slash-less for
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path
-from rest_framework.views import APIView
+from cryptohub.restapi import slash_optional
 
 from .views import ProviderCategoryView, ProviderDetailView, ProviderListView
-
-
-def slash_optional(route: str, view: type[APIView], name: str) -> list[URLPattern]:
-    """`route` and `route/` for one view; the second is left out of the OpenAPI schema."""
-    return [
-        path(route, view.as_view(), name=name),
-        path(route + "/", view.as_view(schema=None)),
-    ]
-
 
 urlpatterns = [
     *slash_optional("api/providers", ProviderListView, "provider-list"),

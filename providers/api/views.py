@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cryptohub.restapi import call_service, parse_bool
 from providers import services
 from providers.models import Category, Provider
 
 from .serializers import ProviderSerializer
-
-T = TypeVar("T")
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "conflicts with an existing record"
-    default_code = "conflict"
-
-
-def call_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run a service and translate its domain errors into API answers (409, 400)."""
-    try:
-        return fn(**kwargs)
-    except services.Duplicate as exc:
-        raise Conflict({exc.field: [exc.message]}) from exc
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        raise ValidationError(detail) from exc
-
-
-def parse_bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValidationError({name: [f"must be true or false, got {raw!r}"]})
 
 
 def get_provider_or_404(slug: str) -> Provider:

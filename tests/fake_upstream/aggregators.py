@@ -11,8 +11,7 @@ from typing import Any
 
 from providers import symbols
 from tests.fake_upstream import market
-from tests.fake_upstream.market import MARKET, RANK, STATE, Answer, generic_answer, iso_z, name_of
-from tests.fake_upstream.market import _csv, _decimal, _q
+from tests.fake_upstream.market import MARKET, RANK, STATE, Answer, _csv, _decimal, _q, generic_answer, iso_z, name_of
 
 # The part of the market outside the price table, so totals and dominance look like mid-2025.
 REST_OF_MARKET_CAP_USD = 172e9

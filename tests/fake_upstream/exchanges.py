@@ -10,8 +10,7 @@ import functools
 from typing import Any
 
 from providers import symbols
-from tests.fake_upstream.market import MARKET, RANK, STATE, Answer, generic_answer
-from tests.fake_upstream.market import _coin_of, _csv, _decimal, _q, _vs_of
+from tests.fake_upstream.market import MARKET, RANK, STATE, Answer, _coin_of, _csv, _decimal, _q, _vs_of, generic_answer
 
 MAJORS = ("BTC", "ETH")
 # The pairs each exchange lists: every coin against its dollar quotes, the majors in some fiat,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from healing.config import MemberConfig, PoolConfig, ProviderConfig, Snapshot
+from healing.engine.config import MemberConfig, PoolConfig, ProviderConfig, Snapshot
 from providers.adapters.base import Adapter, BadData, PermanentError, RateLimitedError, RequestSpec
 
 T0 = 1_800_000_000.0  # the fake clock's start (epoch seconds)
@@ -320,8 +320,8 @@ def child_burst(redis_url: str, snap: Snapshot, n: int, start: Any, out: Any) ->
 
     import redis.asyncio
 
-    from healing import http
-    from healing.engine import Deps, EngineSettings, fetch_capability
+    from healing.engine import http
+    from healing.engine.fetch import Deps, EngineSettings, fetch_capability
 
     async def main() -> list[tuple[str, str]]:
         r = redis.asyncio.Redis.from_url(redis_url, max_connections=200)
@@ -391,8 +391,8 @@ def aredis(redis_server):
 async def deps(aredis, clock, sleeper, adapters):
     import random
 
-    from healing import http
-    from healing.engine import Deps, EngineSettings
+    from healing.engine import http
+    from healing.engine.fetch import Deps, EngineSettings
 
     client = http.make_client()
     # A high hedge floor keeps "alpha answers" deterministic on a loaded machine; the hedging tests
@@ -401,7 +401,7 @@ async def deps(aredis, clock, sleeper, adapters):
         fresh_ttl_s={"price": 10.0}, swr_window_s=60.0, deadline_s=3.0, hedge_floor_ms=2500.0, max_body_bytes=20_000
     )
     yield Deps(redis=aredis, http=client, clock=clock, sleep=sleeper, rng=random.Random(7), settings=settings)
-    from healing.engine import drain_background
+    from healing.engine.fetch import drain_background
 
     await drain_background()
     await client.aclose()

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from pools.models import Pool, PoolMembership
 from pools.catalogue import CatalogueError, FieldChange, load_catalogue
+from pools.models import Pool, PoolMembership
 from providers.models import Category, Provider
 
 SHIPPED = Path(settings.BASE_DIR) / "fixtures" / "providers.json"

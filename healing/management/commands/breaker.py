@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from healing import monitoring
+from healing.monitoring import sweep as monitoring
 from providers.models import Provider
 
 

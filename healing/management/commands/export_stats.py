@@ -1,5 +1,5 @@
 """manage.py export_stats --format csv|json -o FILE [--since ISO | --hours N]: the hourly
-roll-ups to a file, the same content /api/stats/export downloads (healing.status.export_rollups)."""
+roll-ups to a file, the same content /api/stats/export downloads (healing.monitoring.reports.export_rollups)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from healing import status
+from healing.monitoring import reports as status
 
 from ._progress import ProgressBar
 

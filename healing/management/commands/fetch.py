@@ -12,14 +12,21 @@ import redis.asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from healing import data as data_requests
-from healing import engine
-from healing.config import Snapshot
-from healing.dataparams import CAPABILITIES, DataRequest, ParamError, UnknownRoute, parse_request, route_for
-from healing.dataparams import sentiment_texts
-from healing.errors import AllProvidersFailed, UnknownCapability
-from healing.http import make_client
-from healing.snapshot import build_snapshot
+from healing.catalogue import build_snapshot
+from healing.dataplane import requests as data_requests
+from healing.dataplane.params import (
+    CAPABILITIES,
+    DataRequest,
+    ParamError,
+    UnknownRoute,
+    parse_request,
+    route_for,
+    sentiment_texts,
+)
+from healing.engine import fetch as engine
+from healing.engine.config import Snapshot
+from healing.engine.errors import AllProvidersFailed, UnknownCapability
+from healing.engine.http import make_client
 
 # Options that become query parameters, exactly as the data plane would receive them.
 QUERY_OPTIONS = ("ids", "vs", "limit", "chain", "protocol", "q", "provider", "consensus")
@@ -90,7 +97,7 @@ async def _fetch(req: DataRequest, snapshot: Snapshot, texts: list[str] | None) 
     """The request on a client and Redis connection of its own (asyncio.run owns the loop)."""
     r = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     async with make_client() as http:
-        deps = engine.Deps(redis=r, http=http, settings=engine.EngineSettings.from_django_settings())
+        deps = engine.Deps(redis=r, http=http, settings=engine.EngineSettings.from_settings(settings))
         try:
             if texts is not None:
                 return await data_requests.score_texts(texts, now=deps.clock())

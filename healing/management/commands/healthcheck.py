@@ -1,11 +1,11 @@
 """manage.py healthcheck [--provider SLUG ...] [--category C]: one health sweep in the foreground,
-the same code path as the beat task (healing.monitoring.health_sweep), with a summary table."""
+the same code path as the beat task (healing.monitoring.sweep.health_sweep), with a summary table."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from healing import monitoring
+from healing.monitoring import sweep as monitoring
 from providers.models import Category, Provider
 
 from ._progress import ProgressBar

@@ -1,0 +1,151 @@
+"""Self-healing endpoints (control plane): thin DRF views over healing.monitoring.selfheal.
+
+Reads follow the project's read permission; writes (probe, recover, clear) need a staff user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import redis
+from django.http import HttpResponse
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from healing.models.recovery import RecoveryLog
+from healing.monitoring import selfheal
+
+logger = logging.getLogger(__name__)
+
+# Longest free-text reason stored with a recovery (the column's width).
+MAX_REASON = 300
+
+
+def _actor(request: Request) -> str:
+    return request.user.get_username() if request.user and request.user.is_authenticated else "anonymous"
+
+
+def _slug_field(value, *, required: bool):
+    """(slug, error response): the "provider" input, checked for type only."""
+    if value is None or value == "":
+        if required:
+            return None, Response({"detail": "provider is required", "field": "provider"}, status=400)
+        return None, None
+    if not isinstance(value, str) or len(value) > 64:
+        return None, Response({"detail": "provider must be a provider slug", "field": "provider"}, status=400)
+    return value, None
+
+
+def _unknown(slug: str) -> Response:
+    return Response({"detail": f"unknown provider {slug!r}", "field": "provider"}, status=status.HTTP_404_NOT_FOUND)
+
+
+def _body(request: Request) -> dict:
+    return request.data if isinstance(request.data, dict) else {}
+
+
+class RuntimeStateView(APIView):
+    """A Redis outage is a 503 with a reason, not a 500."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, redis.RedisError):
+            logger.warning("%s: Redis unavailable: %s", self.__class__.__name__, exc)
+            return Response({"detail": "runtime state (Redis) is unavailable; try again shortly"}, status=503)
+        return super().handle_exception(exc)
+
+
+class HealthStatusView(RuntimeStateView):
+    """Per provider: breaker state and reopen time, cool-down, budgets left, success rate, latency."""
+
+    def get(self, request: Request) -> Response:
+        slug, bad = _slug_field(request.query_params.get("provider"), required=False)
+        if bad:
+            return bad
+        try:
+            providers = selfheal.health_status(slug)
+        except selfheal.UnknownProvider:
+            return _unknown(slug)
+        return Response({"providers": providers})
+
+
+class HealthCheckView(RuntimeStateView):
+    """Probe one provider ({"provider": slug}) or every enabled one ({}) now; feeds the breaker."""
+
+    def post(self, request: Request) -> Response:
+        slug, bad = _slug_field(_body(request).get("provider"), required=False)
+        if bad:
+            return bad
+        try:
+            results = selfheal.health_check(slug)
+        except selfheal.UnknownProvider:
+            return _unknown(slug)
+        return Response({"results": results, "ok": sum(r["ok"] for r in results), "total": len(results)})
+
+
+class RecoverView(RuntimeStateView):
+    """Reset a provider's breaker and cool-down, probe it, and record why and who."""
+
+    def post(self, request: Request) -> Response:
+        body = _body(request)
+        slug, bad = _slug_field(body.get("provider"), required=True)
+        if bad:
+            return bad
+        reason = body.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON:
+            return Response({"detail": f"reason must be text of at most {MAX_REASON} characters",
+                             "field": "reason"}, status=400)
+        try:
+            outcome = selfheal.recover(slug, reason=reason or "manual recovery", actor=_actor(request))
+        except selfheal.UnknownProvider:
+            return _unknown(slug)
+        return Response(outcome)
+
+
+class DiagnosticsView(RuntimeStateView):
+    """A downloadable JSON report: snapshot summary, breakers, budgets, stats, recent recoveries."""
+
+    def get(self, request: Request) -> HttpResponse:
+        report = selfheal.diagnostics()
+        response = HttpResponse(json.dumps(report, indent=2), content_type="application/json")
+        stamp = report["generated_at"].replace(":", "").replace("-", "")
+        response["Content-Disposition"] = f'attachment; filename="cryptohub-diagnostics-{stamp}.json"'
+        return response
+
+
+class RecoveryLogSerializer(serializers.ModelSerializer):
+    provider = serializers.CharField(source="provider_slug")
+
+    class Meta:
+        model = RecoveryLog
+        fields = ["id", "provider", "action", "reason", "actor", "result", "created_at"]
+
+
+class RecoveryLogPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class RecoveryLogView(ListAPIView):
+    """Recoveries, newest first; ?provider= filters."""
+
+    serializer_class = RecoveryLogSerializer
+    pagination_class = RecoveryLogPagination
+
+    def get_queryset(self):
+        queryset = RecoveryLog.objects.all()
+        slug = self.request.query_params.get("provider")
+        return queryset.filter(provider_slug=slug) if slug else queryset
+
+
+class ClearFailuresView(RuntimeStateView):
+    """Every breaker, cool-down and failure counter back to zero (staff)."""
+
+    def delete(self, request: Request) -> Response:
+        reason = request.query_params.get("reason", "") or _body(request).get("reason", "") or "clear failures"
+        return Response(selfheal.clear_failures(actor=_actor(request), reason=str(reason)[:MAX_REASON]))

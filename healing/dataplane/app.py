@@ -1,0 +1,341 @@
+"""The data plane: a lean Starlette app for /api/data/* and /api/crypto-hub/proxy.
+
+`cryptohub/asgi.py` routes these paths here before Django (DESIGN.md, "Two planes"). Nothing
+on this path touches the ORM or a sync middleware: config comes from the per-process snapshot
+(healing.engine.snapshot), runtime state from Redis, data from the engine. The lifespan creates the
+per-process httpx client, the async Redis client and the snapshot poller.
+
+Capabilities, their parameters and validation live in healing.dataplane.params (shared with
+`manage.py fetch`); what a request does lives in healing.dataplane.requests. This module only reads the
+request, calls them and shapes the answer. Nothing here answers 500: an unexpected error is
+logged with its traceback and answered 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio
+from django.conf import settings
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from healing.catalogue import snapshot_builder
+from healing.dataplane import requests as data_requests
+from healing.dataplane.params import (  # noqa: F401
+    CAPABILITIES,
+    MAX_IDS,
+    CapabilityRoute,
+    ParamError,
+    UnknownRoute,
+    parse_request,
+    sentiment_texts,
+)
+from healing.dataplane.proxy import ProxyResult, proxy_call
+from healing.engine import cache
+from healing.engine import fetch as engine
+from healing.engine.errors import AllProvidersFailed, UnknownCapability
+from healing.engine.http import make_client
+from healing.engine.snapshot import CHECK_INTERVAL_S, SnapshotHolder
+from providers import symbols
+
+logger = logging.getLogger(__name__)
+
+DATA_PLANE_PREFIXES = ("/api/data/", "/api/data", "/api/crypto-hub/proxy")
+
+# Largest proxy request body read, in bytes; JSON-RPC bodies are small.
+MAX_PROXY_REQUEST_BYTES = 256_000
+# How long shutdown waits for background cache refreshes to finish (seconds).
+SHUTDOWN_DRAIN_S = 5.0
+# Largest POST /api/data/sentiment body read, in bytes (100 texts of 1,000 characters, escaped).
+MAX_SENTIMENT_REQUEST_BYTES = 512_000
+# Query strings whose cache key this process remembers for the hit fast path (most kept).
+HOT_QUERIES_MAX = 4096
+# Outcomes of a request that reached a provider and was answered "no such thing".
+_REFUSED_OUTCOMES = frozenset({"permanent", "bad_data"})
+
+
+# --- runtime (per process) -------------------------------------------------------------------
+
+
+@dataclass
+class Runtime:
+    deps: engine.Deps
+    holder: SnapshotHolder
+
+    async def aclose(self) -> None:
+        # Let in-flight background refreshes finish (bounded) before their clients close.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SHUTDOWN_DRAIN_S):
+                await engine.drain_background()
+        await engine.flush_counters(self.deps)
+        await self.holder.stop()
+        await self.deps.http.aclose()
+        await self.deps.redis.aclose()
+
+
+async def open_runtime(
+    deps_overrides: Mapping[str, Any] | None = None, check_interval_s: float = CHECK_INTERVAL_S
+) -> Runtime:
+    r = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    deps = engine.Deps(
+        redis=r, http=make_client(), settings=engine.EngineSettings.from_settings(settings),
+        **dict(deps_overrides or {}),
+    )
+    holder = SnapshotHolder(deps.redis, builder=snapshot_builder, check_interval_s=check_interval_s)
+    await holder.start()
+    logger.info("data plane ready in process %s", os.getpid())
+    return Runtime(deps, holder)
+
+
+async def _runtime(request: Request) -> Runtime:
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is None:
+        # Served without lifespan (some servers and test transports skip it): set up once.
+        async with request.app.state.runtime_lock:
+            runtime = getattr(request.app.state, "runtime", None)
+            if runtime is None:
+                runtime = await open_runtime(request.app.state.deps_overrides, request.app.state.check_interval_s)
+                request.app.state.runtime = runtime
+    return runtime
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+def error(status: int, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+
+def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Never a 500: log the traceback here, tell the caller only that it failed."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Exception:
+            logger.exception("data plane error on %s %s", request.method, request.url.path)
+            return error(503, "temporarily unable to answer; the server log has the details")
+
+    return wrapper
+
+
+def _failure(exc: AllProvidersFailed, ids: list[str] | None = None) -> JSONResponse:
+    attempts = [a.as_dict() for a in exc.attempts]
+    called = [a for a in exc.attempts if not a.outcome.startswith("skipped")]
+    unknown = [coin for coin in ids or () if symbols.coin(coin) is None]
+    if unknown and called and all(a.outcome in _REFUSED_OUTCOMES for a in called):
+        # Every provider that was asked refused, and we do not know these ids either: the
+        # caller's mistake (a 400), not an outage.
+        return error(400, f"no provider knows the coin id(s) {', '.join(unknown)}", field="ids", attempts=attempts)
+    body = {
+        "detail": f"no provider could answer {exc.capability}",
+        "attempts": attempts,
+        "suggestions": list(exc.suggestions),
+    }
+    return JSONResponse(body, status_code=503)
+
+
+def _answer(answer: data_requests.DataAnswer) -> JSONResponse:
+    return JSONResponse(
+        answer.body(), headers={"X-Cryptohub-Source": answer.source, "X-Cryptohub-Cache": answer.served}
+    )
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+@guarded
+async def data_index(request: Request) -> Response:
+    return JSONResponse({"capabilities": {name: c.example for name, c in sorted(CAPABILITIES.items())}})
+
+
+@guarded
+async def data(request: Request) -> Response:
+    name = request.path_params["capability"]
+    try:
+        req = parse_request(name, request.query_params)
+    except UnknownRoute:
+        return error(404, f"unknown capability {name[:40]!r}", capabilities=sorted(CAPABILITIES))
+    except ParamError as exc:
+        return error(exc.status, exc.detail, field=exc.field)
+
+    runtime = await _runtime(request)
+    snapshot = await runtime.holder.get()
+    if req.provider is None and req.consensus is None:
+        # A plain cached capability: remember this query's cache key so the next identical
+        # request can be answered by DataPlane's fast path without parsing or routing.
+        if req.route.name == "sentiment":
+            key = data_requests.sentiment_key(req.params["ids"], data_requests.get_backend().name)
+            request.app.remember_query(request.scope, data_requests.SENTIMENT_CAPABILITY, key)
+        else:
+            request.app.remember_query(request.scope, req.capability, cache.data_key(req.capability, req.params))
+    try:
+        answer = await data_requests.fetch_data(req, snapshot=snapshot, deps=runtime.deps)
+    except ParamError as exc:
+        return error(exc.status, exc.detail, field=exc.field)
+    except AllProvidersFailed as exc:
+        return _failure(exc, req.params.get("ids") if req.route.name == "price" else None)
+    except UnknownCapability as exc:
+        if req.provider is not None:
+            return error(400, f"provider {req.provider!r} does not serve {req.route.name}", field="provider")
+        return error(404, str(exc), capabilities=sorted(CAPABILITIES))
+    return _answer(answer)
+
+
+@guarded
+async def score_sentiment(request: Request) -> Response:
+    try:
+        if request.query_params:
+            key = next(iter(request.query_params))
+            raise ParamError(key[:40], "POST /api/data/sentiment takes only a JSON body: {\"texts\": [...]}")
+        texts = sentiment_texts(await _read_json(request, limit=MAX_SENTIMENT_REQUEST_BYTES))
+    except ParamError as exc:
+        return error(exc.status, exc.detail, field=exc.field)
+    runtime = await _runtime(request)
+    return _answer(await data_requests.score_texts(texts, now=runtime.deps.clock()))
+
+
+async def _read_json(request: Request, limit: int = MAX_PROXY_REQUEST_BYTES) -> Any:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ParamError("body", f"request body larger than {limit} bytes", status=413)
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError):
+        raise ParamError("body", "the request body must be JSON") from None
+
+
+@guarded
+async def proxy(request: Request) -> Response:
+    try:
+        body = await _read_json(request)
+    except ParamError as exc:
+        return error(exc.status, exc.detail, field=exc.field)
+    runtime = await _runtime(request)
+    result: ProxyResult = await proxy_call(body, snapshot=await runtime.holder.get(), deps=runtime.deps)
+    return Response(result.body, status_code=result.status, headers=result.headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def last_resort(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled data plane error on %s", request.url.path, exc_info=exc)
+    return error(503, "temporarily unable to answer; the server log has the details")
+
+
+def _render_hit(held: cache.LocalEntry, now: float) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Headers and body of a cache hit, byte for byte what `_answer` would send for it.
+
+    Everything but `age_s` is encoded once per held entry; a hit is then a concatenation.
+    """
+    if held.rendered is None:
+        entry = held.entry
+        head = (b'{"data":' + held.data_json + b',"meta":{"capability":' + cache.encode_data(held.capability)
+                + b',"source":' + cache.encode_data(entry.source) + b',"served":"cache","age_s":')
+        tail = b',"fetched_at":' + cache.encode_data(engine.iso(entry.fetched_at)) + b',"attempts":[]}}'
+        held.rendered = (head, tail, entry.source.encode("latin-1"))
+    head, tail, source = held.rendered
+    body = head + repr(round(held.entry.age(now), 2)).encode() + tail
+    headers = [
+        (b"x-cryptohub-source", source), (b"x-cryptohub-cache", b"cache"),
+        (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
+    ]
+    return headers, body
+
+
+class DataPlane(Starlette):
+    """Starlette, plus a fast path for repeated cache hits.
+
+    A hit is most of the traffic and its answer is a copy of a fresh entry, so routing, query
+    parsing, key hashing and JSON encoding are skipped for a query string already seen: its
+    cache key is memoized, and engine.local_hit reads the entry through the per-process
+    coalescing cache, which keeps its data pre-encoded while it does not change. Everything
+    else, and any miss, goes through Starlette as usual.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hot_queries: dict[tuple[str, bytes], tuple[str, str]] = {}
+        self._hot_version: int | None = None
+
+    def remember_query(self, scope: Mapping[str, Any], capability: str, key: str) -> None:
+        hot = self.hot_queries
+        if len(hot) >= HOT_QUERIES_MAX:
+            del hot[next(iter(hot))]  # oldest first; a forgotten query just takes the full path
+        hot[(scope["path"], scope.get("query_string", b""))] = (capability, key)
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - the ASGI signature
+        if scope["type"] == "http" and scope["method"] == "GET":
+            memo = self.hot_queries.get((scope["path"], scope.get("query_string", b"")))
+            runtime = self.state.runtime if memo is not None else None
+            if runtime is not None:
+                snapshot = await runtime.holder.get()
+                if snapshot.version != self._hot_version:
+                    # A config edit may have removed the capability's pool: re-parse everything.
+                    self.hot_queries.clear()
+                    self._hot_version = snapshot.version
+                    held = None
+                else:
+                    held = await engine.local_hit(memo[0], memo[1], snapshot.version, runtime.deps)
+                if held is not None:
+                    headers, body = _render_hit(held, runtime.deps.clock())
+                    await send({"type": "http.response.start", "status": 200, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(
+    *, deps_overrides: Mapping[str, Any] | None = None, check_interval_s: float = CHECK_INTERVAL_S
+) -> DataPlane:
+    """The data plane app; tests pass `deps_overrides` (clock, rng, settings) and a poll interval."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        app.state.runtime = await open_runtime(deps_overrides, check_interval_s)
+        try:
+            yield
+        finally:
+            runtime, app.state.runtime = app.state.runtime, None
+            await runtime.aclose()
+
+    routes = [
+        Route("/api/data", data_index, methods=["GET"]),
+        Route("/api/data/", data_index, methods=["GET"]),
+        Route("/api/data/sentiment", score_sentiment, methods=["POST"]),
+        Route("/api/data/sentiment/", score_sentiment, methods=["POST"]),
+        Route("/api/data/{capability}", data, methods=["GET"]),
+        Route("/api/data/{capability}/", data, methods=["GET"]),
+        Route("/api/crypto-hub/proxy", proxy, methods=["POST"]),
+        Route("/api/crypto-hub/proxy/", proxy, methods=["POST"]),
+    ]
+    app = DataPlane(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error, Exception: last_resort}
+    )
+    app.state.deps_overrides = deps_overrides
+    app.state.check_interval_s = check_interval_s
+    app.state.runtime = None
+    app.state.runtime_lock = asyncio.Lock()
+    return app
+
+
+data_plane = create_app()

@@ -1,0 +1,421 @@
+"""Health probes: call every provider's health path concurrently, a bounded number in flight.
+
+ORM-free and async. `run_probe_cycle()` owns its HTTP session for one event loop (a Celery task
+calls it through `asyncio.run`), probes, and feeds every result to the breaker in batches.
+
+Why the timeout starts inside the semaphore: the system cryptohub replaces started each probe's
+clock when the probe was *queued*, so with 1,000 providers and a 100-connection pool the tail of
+the queue "timed out" while it was still waiting for a slot. Here a probe first takes a slot,
+then starts its own deadline, and the session has no connection limit of its own (the semaphore
+is the one bound), so no probe ever waits for a connection inside its deadline.
+
+Why aiohttp here and httpx everywhere else: a sweep sends every request at once, so the
+client's CPU per request decides whether the answers are read in time. Measured on 2 cores
+(bench/sweep.py, 1,000 providers answering in 1.1 s, 1,000 in flight, 2 s deadline): httpx costs
+1.1-1.8 ms of CPU per request (anyio, sniffio and httpcore's pool bookkeeping), the loop fell
+~1 s behind and 270-1,000 probes "timed out"; aiohttp costs 0.3-0.5 ms, the slowest probe takes
+1.2-1.3 s and none times out. The engine's provider calls stay on httpx (healing/http.py): they
+go a few at a time, where that overhead is noise. Both follow the same rules: no proxies from the
+environment, our User-Agent, at most one same-origin redirect, a capped body, and error
+messages that name the exception class only (a URL can carry a key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import resource
+import ssl
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import certifi
+import redis.asyncio
+from redis.exceptions import RedisError, WatchError
+
+from healing.engine import breaker, http
+from healing.engine.config import ProviderConfig
+
+logger = logging.getLogger(__name__)
+
+# Probes in flight at once, unless the caller says otherwise (settings.CRYPTOHUB_SWEEP_CONCURRENCY).
+# 1,000 lets a sweep of 1,000 providers answer in one round; each probe holds one socket.
+DEFAULT_CONCURRENCY = 1000
+# Upper bound of one probe's deadline in seconds; a provider's own timeout_s wins when shorter.
+DEFAULT_PROBE_TIMEOUT_S = 8.0
+# Probes started per turn of the event loop (see probe_many). Measured at 1,000 probes of 1.1 s:
+# waves of 10-25 keep the slowest probe at 1.15-1.2 s, 100 at 1.25-1.4 s, all at once 1.4-1.7 s.
+LAUNCH_WAVE = 10
+# File descriptors kept free for everything else in the process (database, Redis, logs) when
+# the open-files limit caps the probes in flight.
+FD_RESERVE = 64
+# Breaker records per Redis transaction: one WATCH, one pipelined read and one MULTI/EXEC per
+# batch instead of a WATCH/MULTI round trip per provider (measured: 1,000 records 0.42 s -> ~0.03 s).
+BREAKER_BATCH = 200
+# Breaker updates in flight at once when a batch lost its compare-and-set and falls back to
+# one transaction per provider.
+BREAKER_FEED_CONCURRENCY = 32
+# A health answer is small; anything bigger than this is read no further (bad data).
+MAX_PROBE_BODY_BYTES = 256_000
+# Bytes read per chunk of a health answer.
+READ_CHUNK_BYTES = 65_536
+# Resolved host names are reused this long (seconds): a sweep resolves each provider once.
+DNS_CACHE_S = 300
+# Message column width in HealthCheck.
+MAX_MESSAGE = 300
+
+# Error classes recorded with a failed probe.
+ERR_TIMEOUT = "timeout"
+ERR_CONNECT = "connect_error"
+ERR_HTTP = "http_error"
+ERR_RATE_LIMITED = "rate_limited"
+ERR_RPC = "rpc_error"
+ERR_BAD_DATA = "bad_data"
+ERR_REFUSED = "refused"
+SKIP_NO_KEY = "skipped_no_key"
+# Failures that say the provider itself is unwell (they count against its breaker). A 4xx, a
+# rate limit or a refused redirect says something about our request or quota instead.
+BREAKER_FAILURES = frozenset({ERR_TIMEOUT, ERR_CONNECT, ERR_BAD_DATA, ERR_RPC, "server_error"})
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    slug: str
+    started_at: float  # epoch seconds when the request started (after taking a slot)
+    ok: bool
+    skipped: bool = False
+    status_code: int | None = None
+    latency_ms: float | None = None
+    error_class: str = ""
+    message: str = ""
+
+    @property
+    def counts_for_breaker(self) -> bool:
+        """A success, or a failure that says the provider is unwell; skips never count."""
+        return not self.skipped and (self.ok or self.error_class in BREAKER_FAILURES)
+
+
+def probe_url(cfg: ProviderConfig) -> str:
+    return cfg.base_url.rstrip("/") + "/" + cfg.health_path.lstrip("/")
+
+
+def auth_parts(cfg: ProviderConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """Query parameters and headers carrying the provider's key (empty when it has none)."""
+    key = cfg.api_key()
+    if not key or cfg.auth_type == "none" or not cfg.auth_param:
+        return {}, {}
+    if cfg.auth_type == "query":
+        return {cfg.auth_param: key}, {}
+    value = f"{cfg.auth_scheme} {key}" if cfg.auth_scheme else key
+    return {}, {cfg.auth_param: value}
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def _classify(status: int, body: bytes, is_rpc: bool) -> tuple[bool, str, str]:
+    """(ok, error_class, message) for an HTTP answer."""
+    if status in (429, 418):
+        return False, ERR_RATE_LIMITED, f"HTTP {status}"
+    if status >= 500:
+        return False, "server_error", f"HTTP {status}"
+    if not 200 <= status < 300:
+        return False, ERR_HTTP, f"HTTP {status}"
+    if is_rpc:
+        # JSON-RPC reports failures inside HTTP 200.
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return False, ERR_BAD_DATA, "answer is not JSON"
+        if isinstance(payload, dict) and payload.get("error"):
+            error = payload["error"]
+            detail = error.get("message", "") if isinstance(error, dict) else str(error)
+            return False, ERR_RPC, _short(f"JSON-RPC error: {detail}")
+    return True, "", ""
+
+
+# --- the sweep's HTTP session -------------------------------------------------------------------
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (the CA bundle httpx uses): loading it takes
+    20-50 ms of CPU, which a sweep should not pay again."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def make_session(*, timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> aiohttp.ClientSession:
+    """An aiohttp session for one sweep, in the running loop. No connection limit: the caller's
+    semaphore bounds the requests in flight, and a second queue in the connector would make a
+    probe wait inside its own deadline. No keep-alive: a sweep calls each provider once."""
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, force_close=True, ssl=tls_context(),
+                                     ttl_dns_cache=DNS_CACHE_S)
+    return aiohttp.ClientSession(
+        connector=connector,
+        headers={"User-Agent": http.USER_AGENT},
+        # Proxies from the environment would route provider traffic (and keys) elsewhere.
+        trust_env=False,
+        timeout=aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(http.CONNECT_TIMEOUT_S, timeout_s)),
+        # Cookies a provider sets must not travel to the next provider.
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+async def _exchange(
+    session: aiohttp.ClientSession, method: str, url: str, *, params: Any, headers: Any, json_body: Any,
+    timeout_s: float, allowed_prefix: str,
+) -> tuple[int, bytes]:
+    """One health exchange (plus at most one same-origin redirect, as healing.engine.http.send), body capped."""
+    timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(http.CONNECT_TIMEOUT_S, timeout_s))
+    redirects = 0
+    while True:
+        async with session.request(method, url, params=params, headers=headers, json=json_body,
+                                   allow_redirects=False, timeout=timeout) as response:
+            location = response.headers.get("Location")
+            if response.status in http.REDIRECT_STATUSES and location:
+                if redirects >= http.MAX_REDIRECTS or method not in ("GET", "HEAD"):
+                    raise http.RedirectRefused(f"HTTP {response.status} redirect not followed")
+                url = http.redirect_target(str(response.url), location, allowed_prefix)
+                params = None  # the Location carries its own query
+                redirects += 1
+                continue
+            declared = response.content_length
+            if declared is not None and declared > MAX_PROBE_BODY_BYTES:
+                raise http.BodyTooLarge(f"body of {declared} bytes exceeds {MAX_PROBE_BODY_BYTES}")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
+                size += len(chunk)
+                if size > MAX_PROBE_BODY_BYTES:
+                    raise http.BodyTooLarge(f"body exceeds {MAX_PROBE_BODY_BYTES} bytes")
+                chunks.append(chunk)
+            return response.status, b"".join(chunks)
+
+
+async def probe_one(
+    cfg: ProviderConfig,
+    *,
+    session: aiohttp.ClientSession,
+    timeout_s: float,
+    clock: Callable[[], float] = time.time,
+) -> ProbeResult:
+    """Probe one provider; never raises (every failure becomes a result). Timed from now."""
+    if cfg.key_required and not cfg.api_key():
+        return ProbeResult(cfg.slug, clock(), ok=False, skipped=True, error_class=SKIP_NO_KEY,
+                           message=f"needs its key in ${cfg.api_key_env}" if cfg.api_key_env else "needs a key")
+    params, headers = auth_parts(cfg)
+    method = (cfg.health_method or "GET").upper()
+    json_body: Any = None
+    if method == "POST" and cfg.health_body:
+        try:
+            json_body = json.loads(cfg.health_body)
+        except ValueError:
+            return ProbeResult(cfg.slug, clock(), ok=False, error_class=ERR_REFUSED,
+                               message="health_body is not valid JSON")
+    started = clock()
+    t0 = time.perf_counter()
+    status: int | None = None
+    try:
+        async with asyncio.timeout(timeout_s):
+            status, body = await _exchange(
+                session, method, probe_url(cfg), params=params or None, headers=headers or None,
+                json_body=json_body, timeout_s=timeout_s, allowed_prefix=cfg.base_url,
+            )
+        ok, error_class, message = _classify(status, body, is_rpc=json_body is not None)
+    except TimeoutError:  # asyncio's, and aiohttp's connect/read timeouts (subclasses of it)
+        ok, error_class, message = False, ERR_TIMEOUT, f"no answer within {timeout_s:g} s"
+    except http.BodyTooLarge:
+        ok, error_class, message = False, ERR_BAD_DATA, f"health answer above {MAX_PROBE_BODY_BYTES} bytes"
+    except http.RedirectRefused as exc:
+        ok, error_class, message = False, ERR_REFUSED, _short(str(exc))
+    except aiohttp.ClientPayloadError:  # a body cut short or badly encoded
+        ok, error_class, message = False, ERR_BAD_DATA, "unreadable health answer"
+    except (aiohttp.InvalidURL, ValueError) as exc:  # e.g. a health_path that makes no valid URL
+        ok, error_class, message = False, ERR_REFUSED, exc.__class__.__name__
+    except (aiohttp.ClientError, OSError) as exc:
+        # The class name only: a transport error's text can include the URL, and with it a key.
+        ok, error_class, message = False, ERR_CONNECT, exc.__class__.__name__
+    latency_ms = round((time.perf_counter() - t0) * 1000, 1)
+    return ProbeResult(cfg.slug, started, ok=ok, status_code=status, latency_ms=latency_ms,
+                       error_class=error_class, message=message)
+
+
+async def probe_many(
+    configs: Sequence[ProviderConfig],
+    *,
+    session: aiohttp.ClientSession,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S,
+    clock: Callable[[], float] = time.time,
+    on_result: Callable[[ProbeResult], None] | None = None,
+) -> list[ProbeResult]:
+    """Probe all `configs` with at most `concurrency` requests in flight; results in input order.
+
+    Probes are launched LAUNCH_WAVE at a time, yielding to the loop in between. Launched all at
+    once, every probe's clock starts before the loop has sent a single request: measured with
+    1,000 probes, the first requests reached the server 0.25-0.6 s after their clocks started,
+    all of it spent starting the other 999. In waves, each request leaves right after its start.
+    """
+    slots = asyncio.Semaphore(max(1, concurrency))
+
+    async def guarded(cfg: ProviderConfig) -> ProbeResult:
+        async with slots:
+            # The deadline starts here, inside the slot: queueing time is never held against a provider.
+            result = await probe_one(cfg, session=session, timeout_s=min(timeout_s, cfg.timeout_s), clock=clock)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    async with asyncio.TaskGroup() as group:
+        tasks = []
+        for i, cfg in enumerate(configs, 1):
+            tasks.append(group.create_task(guarded(cfg)))
+            if i % LAUNCH_WAVE == 0:
+                await asyncio.sleep(0)  # one loop turn: connect and send the probes just started
+    return [task.result() for task in tasks]
+
+
+# --- the breaker --------------------------------------------------------------------------------
+
+
+async def feed_breaker(
+    configs: Iterable[ProviderConfig], results: Iterable[ProbeResult], *, redis_async: Any,
+    clock: Callable[[], float] = time.time,
+) -> int:
+    """Hand probe results to the engine's breaker: a failing probe counts, a passing one closes a
+    half-open breaker. Returns how many results were recorded. The one place probes meet the breaker.
+
+    The pure transition (`breaker.record`) is applied to a batch at once: WATCH the batch's keys,
+    read them in one pipeline, write the changed ones in one MULTI/EXEC. If the data plane touched
+    any of those breakers meanwhile, EXEC fails and that batch goes through the store one by one.
+    """
+    by_slug = {cfg.slug: cfg for cfg in configs}
+    counted = [(by_slug[r.slug], r.ok) for r in results if r.slug in by_slug and r.counts_for_breaker]
+    recorded = 0
+    for start in range(0, len(counted), BREAKER_BATCH):
+        batch = counted[start:start + BREAKER_BATCH]
+        try:
+            recorded += await _record_batch(redis_async, batch, clock)
+        except WatchError:
+            recorded += await _record_one_by_one(redis_async, batch, clock)
+        except RedisError as exc:  # a Redis blip must not lose the sweep's history
+            logger.warning("breaker not updated for %d providers (%s ... ): %s", len(batch), batch[0][0].slug,
+                           exc.__class__.__name__)
+    return recorded
+
+
+def _step(cfg: ProviderConfig, ok: bool, old: breaker.BreakerState, now: float) -> breaker.BreakerState | None:
+    """The new state for one probe result, or None when the result does not count now."""
+    if ok and old.at(now).state == breaker.OPEN:
+        # The open period is the engine's cool-down: a passing probe closes the breaker only
+        # once it is half-open (its period ended), never cuts the period short.
+        return None
+    return breaker.record(old, ok, now, breaker.BreakerPolicy.for_provider(cfg))
+
+
+def _log_transition(slug: str, old: breaker.BreakerState, new: breaker.BreakerState) -> None:
+    if new.state == breaker.OPEN and old.state != breaker.OPEN:
+        logger.warning("breaker opened for %s until %.0f (trip %d)", slug, new.reopens_at, new.trips)
+    elif new.state == breaker.CLOSED and old.state != breaker.CLOSED:
+        logger.info("breaker closed for %s", slug)
+
+
+async def _record_batch(r: Any, batch: list[tuple[ProviderConfig, bool]], clock: Callable[[], float]) -> int:
+    keys = [breaker.breaker_key(cfg.slug) for cfg, _ in batch]
+    recorded = 0
+    async with r.pipeline(transaction=True) as tx:
+        await tx.watch(*keys)
+        # Read on another connection: WATCH guards the keys whoever reads them, and a watching
+        # pipeline would send each read as its own round trip.
+        reader = r.pipeline(transaction=False)
+        for key in keys:
+            reader.hgetall(key)
+        raws = await reader.execute()
+        now = clock()
+        before = {key: breaker.decode_state(raw) for key, raw in zip(keys, raws)}
+        after = dict(before)  # a slug listed twice in one batch sees its own first update
+        slugs: dict[str, str] = {}
+        for (cfg, ok), key in zip(batch, keys):
+            new = _step(cfg, ok, after[key], now)
+            if new is None:
+                continue
+            recorded += 1
+            after[key], slugs[key] = new, cfg.slug
+        writes = [(slugs[key], key, before[key], after[key]) for key in slugs if after[key] != before[key]]
+        if not writes:
+            await tx.unwatch()
+            return recorded
+        tx.multi()
+        for _, key, old, new in writes:
+            # Only an open or half-open breaker holds fields (reopen, probe lease) that the new
+            # state may lack; otherwise HSET overwrites every field and the DELETE is a wasted command.
+            if new == breaker.CLOSED_STATE or old.reopens_at is not None or old.probe_until is not None:
+                tx.delete(key)
+            if new != breaker.CLOSED_STATE:
+                tx.hset(key, mapping=breaker.encode_state(new))
+                tx.expire(key, breaker.STATE_TTL_S)
+        await tx.execute()
+    # Logged once the write stuck: a batch that lost its compare-and-set is retried one by one.
+    for slug, _, old, new in writes:
+        _log_transition(slug, old, new)
+    return recorded
+
+
+async def _record_one_by_one(r: Any, batch: list[tuple[ProviderConfig, bool]], clock: Callable[[], float]) -> int:
+    """The contended path: each result through the store's own compare-and-set."""
+    store = breaker.BreakerStore(r, clock)
+    lanes = asyncio.Semaphore(BREAKER_FEED_CONCURRENCY)
+
+    async def feed(cfg: ProviderConfig, ok: bool) -> int:
+        async with lanes:
+            try:
+                if ok and (await store.state(cfg.slug)).state == breaker.OPEN:
+                    return 0  # see _step: a passing probe never cuts the open period short
+                await store.record(cfg, ok)
+                return 1
+            except RedisError as exc:
+                logger.warning("breaker not updated for %s: %s", cfg.slug, exc.__class__.__name__)
+                return 0
+
+    return sum(await asyncio.gather(*(feed(cfg, ok) for cfg, ok in batch)))
+
+
+# --- one sweep's I/O ----------------------------------------------------------------------------
+
+
+def in_flight_cap(wanted: int) -> int:
+    """`wanted`, lowered so the probes' sockets fit under the process's open-files limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or wanted <= soft - FD_RESERVE:
+        return wanted
+    capped = max(1, soft - FD_RESERVE)
+    logger.warning("sweep: %d probes in flight capped to %d by the open-files limit (%d)", wanted, capped, soft)
+    return capped
+
+
+async def run_probe_cycle(
+    configs: Sequence[ProviderConfig],
+    *,
+    redis_url: str,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout_s: float = DEFAULT_PROBE_TIMEOUT_S,
+    clock: Callable[[], float] = time.time,
+    on_result: Callable[[ProbeResult], None] | None = None,
+) -> list[ProbeResult]:
+    """One sweep's I/O: probe everything, then feed the breaker. Owns its session for this loop."""
+    size = in_flight_cap(max(1, min(concurrency, len(configs))))
+    async with make_session(timeout_s=timeout_s) as session:
+        results = await probe_many(configs, session=session, concurrency=size, timeout_s=timeout_s,
+                                   clock=clock, on_result=on_result)
+    r = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await feed_breaker(configs, results, redis_async=r, clock=clock)
+    finally:
+        await r.aclose()
+    return results
