@@ -144,7 +144,8 @@ def _setup_database(base: str, n: int, latency_ms: int) -> None:
                  health_path=f"/slow/{latency_ms}") for i in range(n)])
 
 
-def main() -> None:
+def _environment():
+    """A redis-server and a throwaway SQLite database for this run, and Django set up on them."""
     from tests.redis_server import RedisServer
 
     redis_server = RedisServer()
@@ -158,17 +159,21 @@ def main() -> None:
     django.setup()
     # A thousand "breaker opened" warnings are the point of some rows, not news.
     logging.getLogger("healing").setLevel(logging.ERROR)
-    from django.conf import settings
+    return redis_server, scratch
 
-    from healing.monitoring import probes
-    from healing.monitoring import sweep as monitoring
+
+def _start_server() -> tuple[multiprocessing.Process, str]:
+    """The fake providers' server in its own process, and its base URL."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     server = ctx.Process(target=_serve, args=(queue,), daemon=True)
     server.start()
-    base = f"http://127.0.0.1:{queue.get(timeout=30)}"
+    return server, f"http://127.0.0.1:{queue.get(timeout=30)}"
 
-    # Time the breaker feeding apart from the probes (run_probe_cycle looks it up by name).
+
+@contextlib.contextmanager
+def _timed_breaker_feeding(probes):
+    """Time the breaker feeding apart from the probes (run_probe_cycle looks it up by name)."""
     feed_times: list[float] = []
     real_feed = probes.feed_breaker
 
@@ -180,56 +185,66 @@ def main() -> None:
             feed_times.append(time.perf_counter() - t0)
 
     probes.feed_breaker = timed_feed
-    rows = []
     try:
-        for n, latency_ms, in_flight in CASES:
-            configs = _configs(base, n, latency_ms)
-            concurrency = in_flight or probes.DEFAULT_CONCURRENCY
-
-            def sweep() -> dict:
-                t0 = time.perf_counter()
-                results = asyncio.run(probes.run_probe_cycle(configs, redis_url=redis_server.url,
-                                                             concurrency=concurrency, timeout_s=PROBE_TIMEOUT_S))
-                total = time.perf_counter() - t0
-                return {"ok": sum(1 for r in results if r.ok),
-                        "timeouts": sum(1 for r in results if r.error_class == probes.ERR_TIMEOUT),
-                        "worst_ms": max(r.latency_ms or 0 for r in results),
-                        "breaker": feed_times[-1], "probe": total - feed_times[-1]}
-
-            rows.append(_row(n, latency_ms, "sweep", concurrency, _measure(sweep)))
-
-        n, latency_ms = 1000, 1100
-        configs = _configs(base, n, latency_ms)
-
-        def previous() -> dict:
-            timed_out, worst = asyncio.run(_httpx_same_rules(configs, PROBE_TIMEOUT_S, probes.DEFAULT_CONCURRENCY))
-            return {"ok": n - sum(timed_out), "timeouts": sum(timed_out), "worst_ms": worst * 1000}
-
-        rows.append(_row(n, latency_ms, "httpx, same rules", probes.DEFAULT_CONCURRENCY, _measure(previous)))
-
-        def naive() -> dict:
-            timed_out = asyncio.run(_naive(configs, PROBE_TIMEOUT_S))
-            return {"ok": n - sum(timed_out), "timeouts": sum(timed_out)}
-
-        rows.append(_row(n, latency_ms, f"naive, pool {NAIVE_POOL}", NAIVE_POOL, _measure(naive, repeats=1)))
-
-        _setup_database(base, n, latency_ms)
-        settings.CRYPTOHUB_SWEEP_CONCURRENCY = probes.DEFAULT_CONCURRENCY
-        settings.CRYPTOHUB_HEALTH_TIMEOUT_S = PROBE_TIMEOUT_S
-
-        def full() -> dict:
-            report = monitoring.sweep_run()
-            return {"ok": report.up, "timeouts": sum(1 for r in report.results if r.error_class == probes.ERR_TIMEOUT),
-                    "worst_ms": max(r.latency_ms or 0 for r in report.results), "breaker": feed_times[-1]}
-
-        rows.append(_row(n, latency_ms, "full sweep_run", probes.DEFAULT_CONCURRENCY, _measure(full)))
+        yield feed_times
     finally:
         probes.feed_breaker = real_feed
-        server.terminate()
-        server.join(5)
-        redis_server.stop()
-        scratch.cleanup()
 
+
+def _sweep_rows(probes, base: str, redis_url: str, feed_times: list[float]) -> list[tuple]:
+    rows = []
+    for n, latency_ms, in_flight in CASES:
+        configs = _configs(base, n, latency_ms)
+        concurrency = in_flight or probes.DEFAULT_CONCURRENCY
+
+        def sweep() -> dict:
+            t0 = time.perf_counter()
+            results = asyncio.run(probes.run_probe_cycle(configs, redis_url=redis_url,
+                                                         concurrency=concurrency, timeout_s=PROBE_TIMEOUT_S))
+            total = time.perf_counter() - t0
+            return {"ok": sum(1 for r in results if r.ok),
+                    "timeouts": sum(1 for r in results if r.error_class == probes.ERR_TIMEOUT),
+                    "worst_ms": max(r.latency_ms or 0 for r in results),
+                    "breaker": feed_times[-1], "probe": total - feed_times[-1]}
+
+        rows.append(_row(n, latency_ms, "sweep", concurrency, _measure(sweep)))
+    return rows
+
+
+def _replaced_design_rows(probes, base: str, n: int, latency_ms: int) -> list[tuple]:
+    """The previous sweeper and the naive design, on the hardest case."""
+    configs = _configs(base, n, latency_ms)
+
+    def previous() -> dict:
+        timed_out, worst = asyncio.run(_httpx_same_rules(configs, PROBE_TIMEOUT_S, probes.DEFAULT_CONCURRENCY))
+        return {"ok": n - sum(timed_out), "timeouts": sum(timed_out), "worst_ms": worst * 1000}
+
+    def naive() -> dict:
+        timed_out = asyncio.run(_naive(configs, PROBE_TIMEOUT_S))
+        return {"ok": n - sum(timed_out), "timeouts": sum(timed_out)}
+
+    return [_row(n, latency_ms, "httpx, same rules", probes.DEFAULT_CONCURRENCY, _measure(previous)),
+            _row(n, latency_ms, f"naive, pool {NAIVE_POOL}", NAIVE_POOL, _measure(naive, repeats=1))]
+
+
+def _full_sweep_row(probes, base: str, n: int, latency_ms: int, feed_times: list[float]) -> tuple:
+    from django.conf import settings
+
+    from healing.monitoring import sweep as monitoring
+
+    _setup_database(base, n, latency_ms)
+    settings.CRYPTOHUB_SWEEP_CONCURRENCY = probes.DEFAULT_CONCURRENCY
+    settings.CRYPTOHUB_HEALTH_TIMEOUT_S = PROBE_TIMEOUT_S
+
+    def full() -> dict:
+        report = monitoring.sweep_run()
+        return {"ok": report.up, "timeouts": sum(1 for r in report.results if r.error_class == probes.ERR_TIMEOUT),
+                "worst_ms": max(r.latency_ms or 0 for r in report.results), "breaker": feed_times[-1]}
+
+    return _row(n, latency_ms, "full sweep_run", probes.DEFAULT_CONCURRENCY, _measure(full))
+
+
+def _print_table(rows: list[tuple]) -> None:
     header = ("providers", "latency", "design", "in flight", "sweep s", "probe s", "breaker s", "cpu s", "ok",
               "false timeouts", "worst probe ms")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -237,6 +252,26 @@ def main() -> None:
           "(false timeouts and ok: worst run); 'cpu s' is this process's CPU time, the server runs in its own")
     for row in [header, *rows]:
         print("  ".join(str(c).rjust(widths[i]) for i, c in enumerate(row)))
+
+
+def main() -> None:
+    redis_server, scratch = _environment()
+    from healing.monitoring import probes
+
+    server, base = _start_server()
+    # The comparison rows and the end-to-end row use the hardest case: many slow providers.
+    n, latency_ms = 1000, 1100
+    try:
+        with _timed_breaker_feeding(probes) as feed_times:
+            rows = _sweep_rows(probes, base, redis_server.url, feed_times)
+            rows += _replaced_design_rows(probes, base, n, latency_ms)
+            rows.append(_full_sweep_row(probes, base, n, latency_ms, feed_times))
+    finally:
+        server.terminate()
+        server.join(5)
+        redis_server.stop()
+        scratch.cleanup()
+    _print_table(rows)
 
 
 if __name__ == "__main__":

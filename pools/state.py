@@ -2,14 +2,17 @@
 
 - round-robin cursor per pool (one INCR per request: atomic across processes),
 - request counts per provider in the recent window (bucketed counters, see USAGE_BUCKET_S),
-- recent latency samples per provider (a capped list),
+- recent latency samples per provider: ONE capped list, shared with healing.engine.stats (its
+  dashboard p50/p90 read all LATENCY_SAMPLES; the strategies and the hedging timer rank only the
+  newest LATENCY_RANKED, so they follow a provider that changed quickly),
 - manual demotions per pool (a sorted set scored by the time the demotion ends).
 
-`order_inputs` / `aorder_inputs` fetch all a strategy needs for one request in one round trip.
+`order_inputs` fetches all a strategy needs for one request in one round trip.
 
-Each operation exists twice: sync (redis.Redis) and async (redis.asyncio.Redis, prefixed `a`).
-Both queue the same commands through the `_q_*` helpers and parse with the same `_parse_*`
-helpers, so only the `execute()` call differs. Clients with or without decode_responses work.
+The operations are sync (redis.Redis). The async engine pipelines the same commands with its own
+client through `queue_order_inputs` / `parse_order_inputs` and `queue_record_use`; the few `a...`
+functions at the end are the async calls it (and its tests) make outside such a pipeline. Clients
+with or without decode_responses work.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import redis
 import redis.asyncio
 
+from providers.measures import percentile
 from providers.runtime import rkey
 
 # The "recent" in least_used: requests counted over this many seconds.
@@ -30,8 +34,10 @@ USAGE_WINDOW_S = 300
 # Usage is counted in buckets of this many seconds, so the window slides in these steps and a
 # provider costs WINDOW/BUCKET counters however busy it is (a timestamp per request would not).
 USAGE_BUCKET_S = 10
-# Latency samples kept per provider for the median / p90.
-LATENCY_SAMPLES = 50
+# Latency samples kept per provider (the one list every latency figure is read from).
+LATENCY_SAMPLES = 200
+# The newest samples fastest_response's median and the hedging p90 rank.
+LATENCY_RANKED = 50
 # An idle provider's latency samples expire after this long, so a stale figure is not trusted forever.
 LATENCY_TTL_S = 24 * 3600
 
@@ -79,10 +85,20 @@ def queue_record_use(pipe: Any, provider: str, latency_ms: float | None, now: fl
     pipe.incr(key)
     pipe.expire(key, USAGE_WINDOW_S + USAGE_BUCKET_S)
     if latency_ms is not None:
-        lkey = latency_key(provider)
-        pipe.lpush(lkey, repr(float(latency_ms)))
-        pipe.ltrim(lkey, 0, LATENCY_SAMPLES - 1)
-        pipe.expire(lkey, LATENCY_TTL_S)
+        queue_latency(pipe, provider, latency_ms)
+
+
+def queue_latency(pipe: Any, provider: str, latency_ms: float) -> None:
+    """Queue one latency sample (ms, to 0.1 ms) on the provider's capped list."""
+    lkey = latency_key(provider)
+    pipe.lpush(lkey, f"{latency_ms:.1f}")
+    pipe.ltrim(lkey, 0, LATENCY_SAMPLES - 1)
+    pipe.expire(lkey, LATENCY_TTL_S)
+
+
+def queue_latency_read(pipe: Any, provider: str) -> None:
+    """Queue the read of the provider's newest LATENCY_RANKED samples (parse with p90_of or a median)."""
+    pipe.lrange(latency_key(provider), 0, LATENCY_RANKED - 1)
 
 
 def _usage_keys(providers: list[str], now: float) -> list[str]:
@@ -96,7 +112,7 @@ def _parse_usage(providers: list[str], values: list[Any]) -> dict[str, int]:
 
 def _q_latency(pipe: Any, providers: list[str]) -> None:
     for p in providers:
-        pipe.lrange(latency_key(p), 0, -1)
+        queue_latency_read(pipe, p)
 
 
 def _samples(raw: list[Any]) -> list[float]:
@@ -113,11 +129,7 @@ def _parse_latency(providers: list[str], results: list[list[Any]]) -> dict[str, 
 
 def p90_of(raw: list[Any]) -> float | None:
     """The 90th percentile of raw latency samples as read from Redis (None when unmeasured)."""
-    samples = sorted(_samples(raw))
-    if not samples:
-        return None
-    # Nearest-rank percentile: a sample that was actually observed, never an interpolation.
-    return samples[max(0, math.ceil(0.9 * len(samples)) - 1)]
+    return percentile(sorted(_samples(raw)), 0.9)
 
 
 def _q_demote(pipe: Any, pool: Any, provider: str, seconds: float, now: float) -> None:
@@ -204,7 +216,7 @@ def recent_latency(r: redis.Redis, providers: Iterable[str]) -> dict[str, float]
 
 
 def latency_p90(r: redis.Redis, provider: str) -> float | None:
-    return p90_of(r.lrange(latency_key(provider), 0, -1))
+    return p90_of(r.lrange(latency_key(provider), 0, LATENCY_RANKED - 1))
 
 
 def demote(r: redis.Redis, pool: Any, provider: str, seconds: float, now: float | None = None) -> None:
@@ -242,20 +254,13 @@ def order_inputs(
 # --- async -----------------------------------------------------------------------------------
 
 
-async def arr_cursor(r: redis.asyncio.Redis, pool: Any) -> int:
-    return _parse_cursor(await r.get(rr_key(pool)))
-
-
-async def arr_advance(r: redis.asyncio.Redis, pool: Any) -> int:
-    return int(await r.incr(rr_key(pool))) - 1
-
-
 async def arecord_use(r: redis.asyncio.Redis, provider: str, latency_ms: float | None, now: float) -> None:
     pipe = r.pipeline(transaction=False)
     queue_record_use(pipe, provider, latency_ms, now)
     await pipe.execute()
 
 
+# The engine's own tests read usage and the p90 back through these two (tests/healing/engine).
 async def arecent_usage(r: redis.asyncio.Redis, providers: Iterable[str], now: float) -> dict[str, int]:
     providers = list(providers)
     if not providers:
@@ -263,41 +268,5 @@ async def arecent_usage(r: redis.asyncio.Redis, providers: Iterable[str], now: f
     return _parse_usage(providers, await r.mget(_usage_keys(providers, now)))
 
 
-async def arecent_latency(r: redis.asyncio.Redis, providers: Iterable[str]) -> dict[str, float]:
-    providers = list(providers)
-    if not providers:
-        return {}
-    pipe = r.pipeline(transaction=False)
-    _q_latency(pipe, providers)
-    return _parse_latency(providers, await pipe.execute())
-
-
 async def alatency_p90(r: redis.asyncio.Redis, provider: str) -> float | None:
-    return p90_of(await r.lrange(latency_key(provider), 0, -1))
-
-
-async def ademote(
-    r: redis.asyncio.Redis, pool: Any, provider: str, seconds: float, now: float | None = None
-) -> None:
-    pipe = r.pipeline(transaction=True)
-    _q_demote(pipe, pool, provider, seconds, time.time() if now is None else now)
-    await pipe.execute()
-
-
-async def aundemote(r: redis.asyncio.Redis, pool: Any, providers: Iterable[str]) -> None:
-    providers = list(providers)
-    if providers:
-        await r.zrem(demoted_key(pool), *providers)
-
-
-async def ademoted(r: redis.asyncio.Redis, pool: Any, now: float) -> set[str]:
-    return _parse_demoted(await r.zrangebyscore(demoted_key(pool), f"({now!r}", "+inf"))
-
-
-async def aorder_inputs(
-    r: redis.asyncio.Redis, pool: Any, strategy: str, providers: Iterable[str], now: float, *, advance: bool = True
-) -> dict[str, Any]:
-    providers = list(providers)
-    pipe = r.pipeline(transaction=False)
-    queue_order_inputs(pipe, pool, strategy, providers, now, advance)
-    return parse_order_inputs(strategy, providers, await pipe.execute(), advance)
+    return p90_of(await r.lrange(latency_key(provider), 0, LATENCY_RANKED - 1))

@@ -133,6 +133,23 @@ def components() -> dict[str, Schema]:
     out = {cls.__name__: dataclass_schema(cls) for cls in DATACLASSES}
     out["TvlAnswer"] = {"type": "object", "required": ["protocols", "chains"], "properties": {
         "protocols": _array("TvlProtocol"), "chains": _array("TvlChain")}}
+    out.update(_sentiment_components())
+    out.update(_envelope_components())
+    out.update(_consensus_components())
+    out["ProxyRequest"] = {"type": "object", "properties": {
+        "provider": {"type": "string", "description": "A registered provider's slug (with path)."},
+        "path": {"type": "string", "description": "Path under the provider's base URL."},
+        "url": {"type": "string", "description": "A full URL under a registered provider's base URL."},
+        "params": {"type": "object", "additionalProperties": True},
+        "method": {"type": "string", "enum": ["GET", "HEAD", "POST"], "default": "GET"},
+        "body": {"description": "JSON body (JSON-RPC providers marked for POST only)."},
+        "cache_ttl_s": {"type": "integer", "minimum": 0}}}
+    return out
+
+
+def _sentiment_components() -> dict[str, Schema]:
+    """The sentiment endpoints' summaries, per-coin answers and text scoring bodies."""
+    out: dict[str, Schema] = {}
     summary = {
         "score": {"type": "number", "minimum": -1, "maximum": 1},
         "label": {"type": "string", "enum": list(sentiment.LABELS)},
@@ -156,6 +173,12 @@ def components() -> dict[str, Schema]:
         "items": {"type": "string", "minLength": 1, "maxLength": dp.MAX_SENTIMENT_TEXT_CHARS}}}}
     out["SentimentTextsAnswer"] = {"type": "object", "properties": {
         "scores": _array("SentimentScore"), "summary": _ref("SentimentSummary"), "backend": {"type": "string"}}}
+    return out
+
+
+def _envelope_components() -> dict[str, Schema]:
+    """The meta block and the error body every data answer shares."""
+    out: dict[str, Schema] = {}
     out["DataAttempt"] = {"type": "object", "required": ["provider", "outcome", "ms"], "properties": {
         "provider": {"type": "string"},
         "outcome": {"type": "string", "description": "ok, timeout, transient, rate_limited, permanent, bad_data, "
@@ -175,6 +198,12 @@ def components() -> dict[str, Schema]:
         "capabilities": {"type": "array", "items": {"type": "string"}, "description": "Known endpoints (404)."},
         "attempts": _array("DataAttempt"),
         "suggestions": {"type": "array", "items": {"type": "string"}, "description": "What to do next (503)."}}}
+    return out
+
+
+def _consensus_components() -> dict[str, Schema]:
+    """ConsensusValue, then `<Capability>Consensus` for each route that can ask several providers."""
+    out: dict[str, Schema] = {}
     comparison = {"type": "object", "properties": {
         "median": {"type": "number"}, "low": {"type": "number"}, "high": {"type": "number"},
         "spread": {"type": "number"}, "spread_pct": {"type": "number", "nullable": True},
@@ -194,14 +223,6 @@ def components() -> dict[str, Schema]:
                     "provider": {"type": "string"}, "reason": {"type": "string"}}}},
                 "asked": {"type": "integer"}, "answered": {"type": "integer"}, "requested": {"type": "integer"},
                 "outlier_pct": {"type": "number"}}}
-    out["ProxyRequest"] = {"type": "object", "properties": {
-        "provider": {"type": "string", "description": "A registered provider's slug (with path)."},
-        "path": {"type": "string", "description": "Path under the provider's base URL."},
-        "url": {"type": "string", "description": "A full URL under a registered provider's base URL."},
-        "params": {"type": "object", "additionalProperties": True},
-        "method": {"type": "string", "enum": ["GET", "HEAD", "POST"], "default": "GET"},
-        "body": {"description": "JSON body (JSON-RPC providers marked for POST only)."},
-        "cache_ttl_s": {"type": "integer", "minimum": 0}}}
     return out
 
 

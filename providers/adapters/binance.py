@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.schemas import iso_from_epoch, make_quote
 
 # Binance has no USD book worth using: USD prices come from the deepest stablecoin pairs.
@@ -17,6 +17,10 @@ QUOTE_ASSET = {"usd": "USDT"}
 class Binance(Adapter):
     slug = "binance"
     capabilities = frozenset({"price"})
+    # 403 is Binance's WAF limit and 418 an IP ban after ignored 429s: both are rate limits.
+    status_outcomes = {403: Outcome.RATE_LIMITED}
+    # -1003 "too many requests" sometimes arrives without a 429.
+    error_codes = {-1003: Outcome.RATE_LIMITED}
 
     def _pair(self, coin_id: str, vs: str) -> str:
         base = symbols.require_symbol(coin_id, slug=self.slug)
@@ -32,8 +36,7 @@ class Binance(Adapter):
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
         if capability != "price":
             return super().parse(capability, params, payload)
-        if isinstance(payload, Mapping) and "code" in payload:
-            raise AdapterError(f"{self.slug}: error inside HTTP 200: {payload.get('msg')!r}")
+        self.raise_for_body_error(payload)
         if not isinstance(payload, list):
             raise BadData(f"{self.slug}: expected an array of tickers")
         by_pair = {row.get("symbol"): row for row in payload if isinstance(row, Mapping)}
@@ -57,11 +60,7 @@ class Binance(Adapter):
             quotes.append(quote.to_dict())
         return quotes
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        # 403 is Binance's WAF limit and 418 an IP ban after ignored 429s: both are rate limits.
-        if status == 403:
-            return Outcome.RATE_LIMITED
-        # -1003 "too many requests" sometimes arrives without a 429.
-        if isinstance(payload, Mapping) and payload.get("code") == -1003:
-            return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        if not isinstance(payload, Mapping) or "code" not in payload:
+            return None
+        return ProviderError(f"error inside HTTP 200: {payload.get('msg')!r}", code=payload["code"])

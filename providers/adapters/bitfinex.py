@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.schemas import make_quote, number
 
 # Positions in a trading ("t...") ticker row.
@@ -14,13 +14,8 @@ ROW_SYMBOL, ROW_CHANGE_RELATIVE, ROW_LAST_PRICE, ROW_VOLUME = 0, 6, 7, 8
 TRADING_ROW_LENGTH = 11
 # Bitfinex's own ticker names for a few assets.
 ALIASES = {"USDT": "UST", "DASH": "DSH", "IOTA": "IOT"}
-RATE_LIMIT_MARKER = "ERR_RATE_LIMIT"
 # Values derived by arithmetic are rounded: float noise past these decimals means nothing.
 PCT_DECIMALS = 4
-# ["error", 10020, "limit: invalid"]: a request parameter Bitfinex refuses.
-PARAM_ERROR_CODE = 10020
-# ERR_RATE_LIMIT as a numeric code (recalled from Bitfinex's error list, not seen in a recording).
-RATE_LIMIT_CODE = 11010
 
 
 def trading_symbol(base: str, quote: str) -> str:
@@ -29,20 +24,19 @@ def trading_symbol(base: str, quote: str) -> str:
     return f"t{base}:{quote}" if len(base) > 3 or len(quote) > 3 else f"t{base}{quote}"
 
 
-def _error_outcome(payload: Any) -> Outcome | None:
-    if isinstance(payload, Mapping) and payload.get("error"):
-        return Outcome.RATE_LIMITED if payload["error"] == RATE_LIMIT_MARKER else Outcome.BAD_DATA
-    if isinstance(payload, list) and payload[:1] == ["error"]:
-        code = payload[1] if len(payload) > 1 else None
-        if code == RATE_LIMIT_CODE:
-            return Outcome.RATE_LIMITED
-        return Outcome.PERMANENT if code == PARAM_ERROR_CODE else Outcome.TRANSIENT
-    return None
-
-
 class Bitfinex(Adapter):
     slug = "bitfinex"
     capabilities = frozenset({"price"})
+    error_codes = {
+        # ERR_RATE_LIMIT, and the same as a numeric code (recalled from Bitfinex's error list, not
+        # seen in a recording).
+        "ERR_RATE_LIMIT": Outcome.RATE_LIMITED,
+        11010: Outcome.RATE_LIMITED,
+        # ["error", 10020, "limit: invalid"]: a request parameter Bitfinex refuses.
+        10020: Outcome.PERMANENT,
+    }
+    # Bitfinex reports bad parameters with HTTP 500, so a refusal in the body counts too.
+    body_overrides_status = frozenset({Outcome.RATE_LIMITED, Outcome.PERMANENT})
 
     def _symbol(self, coin_id: str, vs: str) -> str:
         base = symbols.require_symbol(coin_id, slug=self.slug)
@@ -57,9 +51,7 @@ class Bitfinex(Adapter):
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
         if capability != "price":
             return super().parse(capability, params, payload)
-        outcome = _error_outcome(payload)
-        if outcome is not None:
-            raise AdapterError(f"{self.slug}: error inside HTTP 200: {str(payload)[:120]}", outcome=outcome)
+        self.raise_for_body_error(payload)
         if not isinstance(payload, list):
             raise BadData(f"{self.slug}: expected an array of ticker rows")
         rows = {row[ROW_SYMBOL]: row for row in payload if isinstance(row, list) and row and isinstance(row[0], str)}
@@ -88,9 +80,14 @@ class Bitfinex(Adapter):
             quotes.append(quote.to_dict())
         return quotes
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        # Bitfinex reports bad parameters with HTTP 500 and a rate limit with a body marker.
-        outcome = _error_outcome(payload)
-        if outcome in (Outcome.RATE_LIMITED, Outcome.PERMANENT):
-            return outcome
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        summary = f"error inside HTTP 200: {str(payload)[:120]}"
+        # {"error": "ERR_..."} names its error; ["error", code, text] numbers it, and an unlisted
+        # number is a server-side failure.
+        if isinstance(payload, Mapping) and payload.get("error"):
+            marker = payload["error"]
+            return ProviderError(summary, code=marker if isinstance(marker, str) else None)
+        if isinstance(payload, list) and payload[:1] == ["error"]:
+            code = payload[1] if len(payload) > 1 else None
+            return ProviderError(summary, code=code if isinstance(code, int) else None, unlisted=Outcome.TRANSIENT)
+        return None

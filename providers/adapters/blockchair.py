@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.schemas import check_not_future, epoch_of, iso_from_string, make_gas
 
 # Over the daily/minute limit (402, 429), soft limit under load (435), IP blocked (430, 434).
@@ -17,26 +17,18 @@ RATE_LIMIT_CODES = frozenset({402, 429, 430, 434, 435})
 UNITS = {"bitcoin": "sat/vB", "ethereum": "gwei"}
 
 
-def _code_outcome(code: int) -> Outcome:
-    if code in RATE_LIMIT_CODES:
-        return Outcome.RATE_LIMITED
-    if code >= 500:
-        return Outcome.TRANSIENT
-    if code >= 400:
-        return Outcome.PERMANENT
-    return Outcome.BAD_DATA
-
-
-def _context_code(payload: Any) -> int | None:
-    context = payload.get("context") if isinstance(payload, Mapping) else None
-    code = context.get("code") if isinstance(context, Mapping) else None
-    return code if isinstance(code, int) else None
-
-
 class Blockchair(Adapter):
     slug = "blockchair"
     capabilities = frozenset({"gas"})
     chains = frozenset(UNITS)
+    status_outcomes = dict.fromkeys(RATE_LIMIT_CODES, Outcome.RATE_LIMITED)
+    # context.code mirrors the HTTP status: server errors pass, other 4xx refuse; the limits last,
+    # so they win over the 4xx class they belong to.
+    error_codes = {
+        **dict.fromkeys(range(400, 500), Outcome.PERMANENT),
+        **dict.fromkeys(range(500, 600), Outcome.TRANSIENT),
+        **dict.fromkeys(RATE_LIMIT_CODES, Outcome.RATE_LIMITED),
+    }
 
     def _chain(self, params: Mapping[str, Any]) -> str:
         chain = params.get("chain", "bitcoin")
@@ -55,13 +47,8 @@ class Blockchair(Adapter):
         chain = self._chain(params)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
+        self.raise_for_body_error(payload)
         context = payload.get("context") if isinstance(payload.get("context"), Mapping) else {}
-        code = _context_code(payload)
-        if context.get("error") or (code is not None and code != 200):
-            raise AdapterError(
-                f"{self.slug}: context code {code}: {str(context.get('error'))[:120]!r}",
-                outcome=_code_outcome(code or 0),
-            )
         data = payload.get("data")
         if not isinstance(data, Mapping):
             raise BadData(f"{self.slug}: no data block")
@@ -85,7 +72,11 @@ class Blockchair(Adapter):
             )
         return estimate.to_dict()
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        if status in RATE_LIMIT_CODES or _context_code(payload) in RATE_LIMIT_CODES:
-            return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        context = payload.get("context") if isinstance(payload, Mapping) else None
+        if not isinstance(context, Mapping):
+            return None
+        code = context.get("code") if isinstance(context.get("code"), int) else None
+        if not context.get("error") and code in (None, 200):
+            return None
+        return ProviderError(f"context code {code}: {str(context.get('error'))[:120]!r}", code=code)

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.schemas import iso_from_epoch, make_market_row, make_quote, number
 
 # CoinCap quotes assets in USD only; converting would need a second call to /rates.
@@ -50,8 +50,7 @@ class CoinCap(Adapter):
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object with data[]")
-        if "error" in payload:
-            raise AdapterError(f"{self.slug}: error inside HTTP 200: {payload['error']!r}")
+        self.raise_for_body_error(payload)
         data = payload.get("data")
         # The retired v2 answers 200 with {"data": {"message": "We are deprecating..."}}.
         if isinstance(data, Mapping):
@@ -107,9 +106,15 @@ class CoinCap(Adapter):
             rows.append(row.to_dict())
         return rows
 
+    def body_error(self, payload: Any) -> ProviderError | None:
+        if not isinstance(payload, Mapping) or "error" not in payload:
+            return None
+        return ProviderError(f"error inside HTTP 200: {payload['error']!r}", text=str(payload["error"]))
+
     def classify_http_error(self, status: int, payload: Any) -> Outcome:
         # v3 is credit-based; a spent balance (exact status and text unconfirmed) is a rate limit.
-        message = str(payload.get("error", "")).lower() if isinstance(payload, Mapping) else ""
+        error = self.body_error(payload)
+        message = error.text.lower() if error else ""
         if status in (402, 403) and ("credit" in message or "limit" in message):
             return Outcome.RATE_LIMITED
         return super().classify_http_error(status, payload)

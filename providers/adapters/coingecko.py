@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.schemas import (
     TrendingCoin,
     check_row_times,
@@ -50,6 +50,15 @@ def _limit(params: Mapping[str, Any], default: int, maximum: int) -> int:
 class CoinGecko(Adapter):
     slug = "coingecko"
     capabilities = frozenset({"price", "markets", "global", "trending"})
+    # A 401/403 whose body says 429 (or Cloudflare's 1020) is still a rate limit.
+    error_codes = {
+        429: Outcome.RATE_LIMITED,
+        1020: Outcome.RATE_LIMITED,
+        408: Outcome.TRANSIENT,
+        **dict.fromkeys(range(500, 600), Outcome.TRANSIENT),
+    }
+    # 10002 missing key, 10005 plan, 10010/10011 wrong key type: retrying will not help.
+    unlisted_error = Outcome.PERMANENT
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability == "price":
@@ -84,9 +93,7 @@ class CoinGecko(Adapter):
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
         if capability not in self.capabilities:
             return super().parse(capability, params, payload)
-        code = _body_error_code(payload)
-        if code is not None:
-            raise AdapterError(f"{self.slug}: error_code {code} inside HTTP 200", outcome=self._outcome_for_code(code))
+        self.raise_for_body_error(payload)
         handler = {"price": self._price, "markets": self._markets, "global": self._global, "trending": self._trending}
         return handler[capability](params, payload)
 
@@ -186,17 +193,6 @@ class CoinGecko(Adapter):
             trending.append(coin.to_dict())
         return trending
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        # A 401/403 whose body says 429 is still a rate limit.
+    def body_error(self, payload: Any) -> ProviderError | None:
         code = _body_error_code(payload)
-        if code in (429, 1020):
-            return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
-
-    def _outcome_for_code(self, code: int) -> Outcome:
-        if code in (429, 1020):
-            return Outcome.RATE_LIMITED
-        if 500 <= code < 600 or code == 408:
-            return Outcome.TRANSIENT
-        # 10002 missing key, 10005 plan, 10010/10011 wrong key type: retrying will not help.
-        return Outcome.PERMANENT
+        return None if code is None else ProviderError(f"error_code {code} inside HTTP 200", code=code)

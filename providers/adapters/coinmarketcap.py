@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.schemas import (
     check_not_future,
     epoch_of,
@@ -19,11 +19,6 @@ from providers.schemas import (
     make_fear_greed,
     number,
 )
-
-# 1008 minute, 1009 daily, 1010 monthly, 1011 IP rate limit reached.
-RATE_LIMIT_CODES = frozenset({1008, 1009, 1010, 1011})
-# 1001 invalid key, 1002 missing key, 1005 key required, 1006 plan lacks the endpoint, 1007 disabled.
-PERMANENT_CODES = frozenset({1001, 1002, 1003, 1004, 1005, 1006, 1007})
 
 
 def _error_code(payload: Any) -> int:
@@ -36,17 +31,15 @@ def _error_code(payload: Any) -> int:
         return -1
 
 
-def _code_outcome(code: int) -> Outcome:
-    if code in RATE_LIMIT_CODES:
-        return Outcome.RATE_LIMITED
-    if code in PERMANENT_CODES:
-        return Outcome.PERMANENT
-    return Outcome.BAD_DATA
-
-
 class CoinMarketCap(Adapter):
     slug = "coinmarketcap"
     capabilities = frozenset({"fear_greed"})
+    error_codes = {
+        # 1001 invalid key, 1002 missing key, 1005 key required, 1006 plan lacks the endpoint, 1007 disabled.
+        **dict.fromkeys((1001, 1002, 1003, 1004, 1005, 1006, 1007), Outcome.PERMANENT),
+        # 1008 minute, 1009 daily, 1010 monthly, 1011 IP rate limit reached.
+        **dict.fromkeys((1008, 1009, 1010, 1011), Outcome.RATE_LIMITED),
+    }
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability != "fear_greed":
@@ -61,10 +54,7 @@ class CoinMarketCap(Adapter):
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
-        code = _error_code(payload)
-        if code:
-            message = str(payload["status"].get("error_message"))[:120]
-            raise AdapterError(f"{self.slug}: error_code {code}: {message!r}", outcome=_code_outcome(code))
+        self.raise_for_body_error(payload)
         data = payload.get("data")
         status = payload.get("status") if isinstance(payload.get("status"), Mapping) else {}
         answered_at = iso_from_string(status.get("timestamp"), slug=self.slug)
@@ -89,7 +79,9 @@ class CoinMarketCap(Adapter):
             )
         return [reading.to_dict() for reading in readings]
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        if _error_code(payload) in RATE_LIMIT_CODES:
-            return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        code = _error_code(payload)
+        if not code:
+            return None
+        message = str(payload["status"].get("error_message"))[:120]
+        return ProviderError(f"error_code {code}: {message!r}", code=code)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from providers.adapters.base import Outcome
 from providers.adapters.rss import RssAdapter
 
@@ -15,9 +13,5 @@ BOT_WALL_STATUS = 403
 class Cointelegraph(RssAdapter):
     slug = "cointelegraph"
     source_name = "Cointelegraph"
-
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        # A 403 here is throttling, not a refusal of this request: cool down, then try again.
-        if status == BOT_WALL_STATUS:
-            return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+    # A 403 here is throttling, not a refusal of this request: cool down, then try again.
+    status_outcomes = {BOT_WALL_STATUS: Outcome.RATE_LIMITED}

@@ -6,25 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.schemas import iso_from_epoch, make_quote
-
-# Type 99 is CryptoCompare's "over your rate limit" error.
-RATE_LIMIT_TYPE = 99
-
-
-def _error_outcome(payload: Mapping[str, Any]) -> Outcome:
-    message = str(payload.get("Message", "")).lower()
-    if payload.get("Type") == RATE_LIMIT_TYPE or "rate limit" in message:
-        return Outcome.RATE_LIMITED
-    if payload.get("ParamWithError") or "does not exist" in message:
-        return Outcome.PERMANENT
-    return Outcome.BAD_DATA
 
 
 class CryptoCompare(Adapter):
     slug = "cryptocompare"
     capabilities = frozenset({"price"})
+    # Type 99 is CryptoCompare's "over your rate limit" error.
+    error_codes = {99: Outcome.RATE_LIMITED}
+    error_markers = {"rate limit": Outcome.RATE_LIMITED, "does not exist": Outcome.PERMANENT}
 
     def _symbol(self, coin_id: str) -> str:
         symbol = symbols.require_symbol(coin_id, slug=self.slug)
@@ -41,11 +32,7 @@ class CryptoCompare(Adapter):
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
-        if payload.get("Response") == "Error":
-            raise AdapterError(
-                f"{self.slug}: error inside HTTP 200: {str(payload.get('Message'))[:160]!r}",
-                outcome=_error_outcome(payload),
-            )
+        self.raise_for_body_error(payload)
         raw = payload.get("RAW")
         if not isinstance(raw, Mapping):
             raise BadData(f"{self.slug}: no RAW block")
@@ -73,9 +60,13 @@ class CryptoCompare(Adapter):
             quotes.append(quote.to_dict())
         return quotes
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        if isinstance(payload, Mapping) and payload.get("Response") == "Error":
-            outcome = _error_outcome(payload)
-            if outcome == Outcome.RATE_LIMITED:
-                return outcome
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        if not isinstance(payload, Mapping) or payload.get("Response") != "Error":
+            return None
+        return ProviderError(
+            f"error inside HTTP 200: {str(payload.get('Message'))[:160]!r}",
+            code=payload.get("Type"),
+            text=str(payload.get("Message", "")),
+            # A parameter named as wrong is a refusal whatever the wording.
+            unlisted=Outcome.PERMANENT if payload.get("ParamWithError") else None,
+        )

@@ -10,27 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.rss import check_news_dates, clean_summary, clean_url, finish_news, plain_text
 from providers.schemas import NewsItem, iso_from_string
 
 POSTS_PATH = "/growth/v2/posts/"
-AUTH_MARKERS = ("token", "unauthorized", "forbidden")
-RATE_LIMIT_MARKERS = ("rate limit", "too many", "throttl")
-
-
-def _error_outcome(info: str) -> Outcome:
-    text = info.lower()
-    if any(marker in text for marker in RATE_LIMIT_MARKERS):
-        return Outcome.RATE_LIMITED
-    if any(marker in text for marker in AUTH_MARKERS):
-        return Outcome.PERMANENT
-    return Outcome.BAD_DATA
 
 
 class CryptoPanic(Adapter):
     slug = "cryptopanic"
     capabilities = frozenset({"news"})
+    error_markers = {
+        **dict.fromkeys(("rate limit", "too many", "throttl"), Outcome.RATE_LIMITED),
+        **dict.fromkeys(("token", "unauthorized", "forbidden"), Outcome.PERMANENT),
+    }
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability != "news":
@@ -42,9 +35,7 @@ class CryptoPanic(Adapter):
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
-        if payload.get("status") == "api_error" or "results" not in payload:
-            info = str(payload.get("info") or payload.get("detail") or "no results")
-            raise AdapterError(f"{self.slug}: error inside HTTP 200: {info[:120]!r}", outcome=_error_outcome(info))
+        self.raise_for_body_error(payload)
         results = payload["results"]
         if not isinstance(results, list):
             raise BadData(f"{self.slug}: results is not a list")
@@ -68,8 +59,8 @@ class CryptoPanic(Adapter):
         check_news_dates(items, None, slug=self.slug)
         return finish_news(items, params)
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        info = str(payload.get("info", "")) if isinstance(payload, Mapping) else ""
-        if info and _error_outcome(info) == Outcome.RATE_LIMITED:
-            return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        if not isinstance(payload, Mapping) or (payload.get("status") != "api_error" and "results" in payload):
+            return None
+        info = str(payload.get("info") or payload.get("detail") or "no results")
+        return ProviderError(f"error inside HTTP 200: {info[:120]!r}", text=info)

@@ -9,28 +9,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.schemas import make_gas
 
 # The free plan serves the gas oracle on selected chains only; Ethereum mainnet is one.
 CHAIN_IDS = {"ethereum": 1}
-RATE_LIMIT_MARKERS = ("rate limit", "max calls per sec", "too many")
-PERMANENT_MARKERS = ("api key", "deprecated", "invalid chainid", "not supported", "invalid module", "invalid action")
-
-
-def _error_outcome(reason: str) -> Outcome:
-    text = reason.lower()
-    if any(marker in text for marker in RATE_LIMIT_MARKERS):
-        return Outcome.RATE_LIMITED
-    if any(marker in text for marker in PERMANENT_MARKERS):
-        return Outcome.PERMANENT
-    return Outcome.BAD_DATA
 
 
 class Etherscan(Adapter):
     slug = "etherscan"
     capabilities = frozenset({"gas"})
     chains = frozenset(CHAIN_IDS)
+    error_markers = {
+        **dict.fromkeys(("rate limit", "max calls per sec", "too many"), Outcome.RATE_LIMITED),
+        **dict.fromkeys(
+            ("api key", "deprecated", "invalid chainid", "not supported", "invalid module", "invalid action"),
+            Outcome.PERMANENT,
+        ),
+    }
 
     def _chain_id(self, params: Mapping[str, Any]) -> int:
         chain = params.get("chain", "ethereum")
@@ -52,14 +48,7 @@ class Etherscan(Adapter):
         self._chain_id(params)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
-        if str(payload.get("status")) != "1":
-            # The reason is in result (message is just "NOTOK"); an invalid-key reason carries a
-            # "|..." suffix that is cut off here.
-            reason = str(payload.get("result") or payload.get("message") or "")
-            raise AdapterError(
-                f"{self.slug}: status {payload.get('status')!r} inside HTTP 200: {reason.split('|')[0][:120]!r}",
-                outcome=_error_outcome(reason),
-            )
+        self.raise_for_body_error(payload)
         result = payload.get("result")
         if not isinstance(result, Mapping):
             raise BadData(f"{self.slug}: result is not an object")
@@ -73,3 +62,13 @@ class Etherscan(Adapter):
             base_fee=result.get("suggestBaseFee"),
         )
         return estimate.to_dict()
+
+    def body_error(self, payload: Any) -> ProviderError | None:
+        if not isinstance(payload, Mapping) or str(payload.get("status")) == "1":
+            return None
+        # The reason is in result (message is just "NOTOK"); an invalid-key reason carries a
+        # "|..." suffix that is cut off the summary.
+        reason = str(payload.get("result") or payload.get("message") or "")
+        return ProviderError(
+            f"status {payload.get('status')!r} inside HTTP 200: {reason.split('|')[0][:120]!r}", text=reason
+        )

@@ -6,29 +6,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.schemas import make_quote, number
-
-# Prefixes of Kraken error strings and what they mean for the engine.
-RATE_LIMIT_MARKERS = ("EAPI:Rate limit", "EGeneral:Too many requests", "EService:Throttled")
-PERMANENT_PREFIXES = ("EQuery:", "EGeneral:Invalid arguments", "EGeneral:Permission denied")
-TRANSIENT_PREFIXES = ("EService:Unavailable", "EService:Busy", "EGeneral:Internal error")
-
-
-def _error_outcome(errors: list[Any]) -> Outcome:
-    text = " ".join(str(e) for e in errors)
-    if any(marker in text for marker in RATE_LIMIT_MARKERS):
-        return Outcome.RATE_LIMITED
-    if any(str(e).startswith(PERMANENT_PREFIXES) for e in errors):
-        return Outcome.PERMANENT
-    if any(str(e).startswith(TRANSIENT_PREFIXES) for e in errors):
-        return Outcome.TRANSIENT
-    return Outcome.BAD_DATA
 
 
 class Kraken(Adapter):
     slug = "kraken"
     capabilities = frozenset({"price"})
+    # Kraken error strings ("<severity><category>:<message>") and what they mean for the engine.
+    error_markers = {
+        **dict.fromkeys(("EAPI:Rate limit", "EGeneral:Too many requests", "EService:Throttled"), Outcome.RATE_LIMITED),
+        **dict.fromkeys(("EQuery:", "EGeneral:Invalid arguments", "EGeneral:Permission denied"), Outcome.PERMANENT),
+        **dict.fromkeys(("EService:Unavailable", "EService:Busy", "EGeneral:Internal error"), Outcome.TRANSIENT),
+    }
 
     def _pair(self, coin_id: str, vs: str) -> tuple[str, str]:
         """(altname sent in the request, key used in the answer), e.g. ("XBTUSD", "XXBTZUSD")."""
@@ -49,11 +39,7 @@ class Kraken(Adapter):
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
-        errors = payload.get("error") or []
-        if isinstance(errors, str):
-            errors = [errors]
-        if errors:
-            raise AdapterError(f"{self.slug}: error inside HTTP 200: {errors!r}", outcome=_error_outcome(errors))
+        self.raise_for_body_error(payload)
         result = payload.get("result")
         if not isinstance(result, Mapping):
             raise BadData(f"{self.slug}: no result block")
@@ -84,9 +70,11 @@ class Kraken(Adapter):
             quotes.append(quote.to_dict())
         return quotes
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
+    def body_error(self, payload: Any) -> ProviderError | None:
         # Throttling shows up with 200 or 429 depending on the edge; the body decides.
-        if isinstance(payload, Mapping) and isinstance(payload.get("error"), list) and payload["error"]:
-            if _error_outcome(payload["error"]) == Outcome.RATE_LIMITED:
-                return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+        errors = (payload.get("error") if isinstance(payload, Mapping) else None) or []
+        if not isinstance(errors, (list, Mapping)):
+            errors = [errors]
+        if not errors:
+            return None
+        return ProviderError(f"error inside HTTP 200: {errors!r}", text=" ".join(str(e) for e in errors))

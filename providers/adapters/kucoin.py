@@ -9,30 +9,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.schemas import iso_from_epoch, make_quote, number
 
 SUCCESS_CODE = "200000"
-RATE_LIMIT_CODE = "429000"
-# 400xxx are parameter/symbol errors: asking again will not help.
-PERMANENT_CODE_PREFIX = "400"
 # KuCoin's USD liquidity is in USDT pairs, as on Binance.
 QUOTE_ASSET = {"usd": "USDT"}
 # Percentages derived from ratios are rounded: float noise past 4 decimals means nothing.
 PCT_DECIMALS = 4
 
 
-def _code_outcome(code: str) -> Outcome:
-    if code == RATE_LIMIT_CODE:
-        return Outcome.RATE_LIMITED
-    if code.startswith(PERMANENT_CODE_PREFIX):
-        return Outcome.PERMANENT
-    return Outcome.BAD_DATA
-
-
 class KuCoin(Adapter):
     slug = "kucoin"
     capabilities = frozenset({"price"})
+    error_codes = {"429000": Outcome.RATE_LIMITED}
+    # 400xxx are parameter/symbol errors: asking again will not help.
+    error_code_prefixes = {"400": Outcome.PERMANENT}
 
     def _pair(self, coin_id: str, vs: str) -> str:
         base = symbols.require_symbol(coin_id, slug=self.slug)
@@ -51,12 +43,7 @@ class KuCoin(Adapter):
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an envelope object")
-        code = str(payload.get("code"))
-        if code != SUCCESS_CODE:
-            raise AdapterError(
-                f"{self.slug}: code {code} inside HTTP 200: {str(payload.get('msg'))[:120]!r}",
-                outcome=_code_outcome(code),
-            )
+        self.raise_for_body_error(payload)
         data = payload.get("data")
         if not isinstance(data, Mapping):
             # An unknown pair answers 200000 with data null.
@@ -88,7 +75,8 @@ class KuCoin(Adapter):
             quotes.append(quote.to_dict())
         return quotes
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        if isinstance(payload, Mapping) and str(payload.get("code")) == RATE_LIMIT_CODE:
-            return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        code = str(payload.get("code")) if isinstance(payload, Mapping) else SUCCESS_CODE
+        if code == SUCCESS_CODE:
+            return None
+        return ProviderError(f"code {code} inside HTTP 200: {str(payload.get('msg'))[:120]!r}", code=code)

@@ -9,33 +9,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.schemas import iso_from_epoch, make_quote, number
 
 SUCCESS_CODE = "0"
-RATE_LIMIT_CODE = "50011"
-# 50001 service unavailable, 50004 endpoint timeout, 50013 system busy.
-TRANSIENT_CODES = frozenset({"50001", "50004", "50013"})
-# 51xxx are request errors such as 51001 "Instrument ID does not exist".
-PERMANENT_CODE_PREFIX = "51"
 QUOTE_ASSET = {"usd": "USDT"}
 # The 24 h change is derived from open24h; float noise past 4 decimals means nothing.
 PCT_DECIMALS = 4
 
 
-def _code_outcome(code: str) -> Outcome:
-    if code == RATE_LIMIT_CODE:
-        return Outcome.RATE_LIMITED
-    if code in TRANSIENT_CODES:
-        return Outcome.TRANSIENT
-    if code.startswith(PERMANENT_CODE_PREFIX):
-        return Outcome.PERMANENT
-    return Outcome.BAD_DATA
-
-
 class Okx(Adapter):
     slug = "okx"
     capabilities = frozenset({"price"})
+    error_codes = {
+        "50011": Outcome.RATE_LIMITED,
+        # 50001 service unavailable, 50004 endpoint timeout, 50013 system busy.
+        **dict.fromkeys(("50001", "50004", "50013"), Outcome.TRANSIENT),
+    }
+    # 51xxx are request errors such as 51001 "Instrument ID does not exist".
+    error_code_prefixes = {"51": Outcome.PERMANENT}
 
     def _inst_id(self, coin_id: str, vs: str) -> str:
         base = symbols.require_symbol(coin_id, slug=self.slug)
@@ -54,12 +46,7 @@ class Okx(Adapter):
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an envelope object")
-        code = str(payload.get("code"))
-        if code != SUCCESS_CODE:
-            raise AdapterError(
-                f"{self.slug}: code {code} inside HTTP 200: {str(payload.get('msg'))[:120]!r}",
-                outcome=_code_outcome(code),
-            )
+        self.raise_for_body_error(payload)
         data = payload.get("data")
         if not isinstance(data, list):
             raise BadData(f"{self.slug}: data is not a list")
@@ -87,7 +74,8 @@ class Okx(Adapter):
             quotes.append(quote.to_dict())
         return quotes
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        if isinstance(payload, Mapping) and str(payload.get("code")) == RATE_LIMIT_CODE:
-            return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        code = str(payload.get("code")) if isinstance(payload, Mapping) else SUCCESS_CODE
+        if code == SUCCESS_CODE:
+            return None
+        return ProviderError(f"code {code} inside HTTP 200: {str(payload.get('msg'))[:120]!r}", code=code)

@@ -9,33 +9,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.schemas import make_gas
 
 REQUEST_ID = 1
 WEI_PER_GWEI = 10**9
-# -32005 is the de-facto "limit exceeded" code; -32601 method not found; -32603 internal error.
-RATE_LIMIT_CODES = frozenset({-32005, 429})
-PERMANENT_CODES = frozenset({-32601, -32602, -32600})
-TRANSIENT_CODES = frozenset({-32603, -32000})
-
-
-def _error_outcome(error: Mapping[str, Any]) -> Outcome:
-    code = error.get("code")
-    message = str(error.get("message", "")).lower()
-    if code in RATE_LIMIT_CODES or "rate limit" in message or "too many" in message:
-        return Outcome.RATE_LIMITED
-    if code in PERMANENT_CODES:
-        return Outcome.PERMANENT
-    if code in TRANSIENT_CODES:
-        return Outcome.TRANSIENT
-    return Outcome.BAD_DATA
 
 
 class PublicNodeEth(Adapter):
     slug = "publicnode_eth"
     capabilities = frozenset({"gas"})
     chains = frozenset({"ethereum"})
+    # -32005 is the de-facto "limit exceeded" code; -32601 method not found; -32603 internal error.
+    error_codes = {
+        **dict.fromkeys((-32005, 429), Outcome.RATE_LIMITED),
+        **dict.fromkeys((-32601, -32602, -32600), Outcome.PERMANENT),
+        **dict.fromkeys((-32603, -32000), Outcome.TRANSIENT),
+    }
+    error_markers = dict.fromkeys(("rate limit", "too many"), Outcome.RATE_LIMITED)
 
     def _check_chain(self, params: Mapping[str, Any]) -> None:
         if params.get("chain", "ethereum") not in self.chains:
@@ -57,12 +48,7 @@ class PublicNodeEth(Adapter):
         self._check_chain(params)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected a JSON-RPC response object")
-        error = payload.get("error")
-        if isinstance(error, Mapping):
-            raise AdapterError(
-                f"{self.slug}: JSON-RPC error {error.get('code')}: {str(error.get('message'))[:120]!r}",
-                outcome=_error_outcome(error),
-            )
+        self.raise_for_body_error(payload)
         if payload.get("id") != REQUEST_ID:
             raise BadData(f"{self.slug}: answer to another request (id {payload.get('id')!r})")
         result = payload.get("result")
@@ -75,8 +61,12 @@ class PublicNodeEth(Adapter):
         estimate = make_gas(slug=self.slug, chain="ethereum", unit="gwei", standard=wei / WEI_PER_GWEI)
         return estimate.to_dict()
 
-    def classify_http_error(self, status: int, payload: Any) -> Outcome:
-        if isinstance(payload, Mapping) and isinstance(payload.get("error"), Mapping):
-            if _error_outcome(payload["error"]) == Outcome.RATE_LIMITED:
-                return Outcome.RATE_LIMITED
-        return super().classify_http_error(status, payload)
+    def body_error(self, payload: Any) -> ProviderError | None:
+        error = payload.get("error") if isinstance(payload, Mapping) else None
+        if not isinstance(error, Mapping):
+            return None
+        return ProviderError(
+            f"JSON-RPC error {error.get('code')}: {str(error.get('message'))[:120]!r}",
+            code=error.get("code"),
+            text=str(error.get("message", "")),
+        )
