@@ -244,7 +244,7 @@ def _param_value(value: Any, name: str) -> str:
 
 
 def _key_param(provider: ProviderConfig) -> str:
-    """The query parameter the engine puts the key in (healing.engine.chain.with_auth), lower-cased."""
+    """The query parameter the engine puts the key in (healing.engine.http.with_auth), lower-cased."""
     return (provider.auth_param or "api_key").lower() if provider.auth_type == "query" else ""
 
 

@@ -22,6 +22,7 @@ from healing.engine import cache, consensus
 from healing.engine import fetch as engine
 from healing.engine.config import Snapshot
 from providers import sentiment, symbols
+from providers.measures import iso_seconds
 
 # The news asked for coin sentiment: the most headlines one answer carries, unfiltered, so
 # every coin of every sentiment request shares one cached news answer.
@@ -160,5 +161,5 @@ async def score_texts(texts: Sequence[str], *, now: float, backend: sentiment.Se
     scores = await _score(texts, backend)
     data = {"scores": scores, "summary": sentiment.summarize(scores), "backend": backend.name}
     meta = {"capability": "sentiment", "source": backend.name, "served": engine.SERVED_LIVE, "age_s": 0.0,
-            "fetched_at": engine.iso(now), "attempts": []}
+            "fetched_at": iso_seconds(now), "attempts": []}
     return DataAnswer(data, meta)

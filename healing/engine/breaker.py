@@ -6,6 +6,7 @@ probe call is admitted) -> closed on success, or open again for twice as long on
 The transition functions (`allow`, `record`) are pure: state + event + time in, state out.
 `BreakerStore` applies them atomically in Redis with WATCH/MULTI (optimistic compare-and-set),
 so two processes never both claim the half-open probe and no recorded result is lost.
+`OrderedBreakers` (the engine's store) can also defer a success's record past the answer.
 
 Only outcomes that say the provider is unhealthy are recorded (Outcome.counts_against_breaker:
 transient, timeout, bad data); rate-limited answers cool the provider down instead
@@ -14,6 +15,8 @@ transient, timeout, bad data); rate-limited answers cool the provider down inste
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +26,7 @@ from typing import Any
 import redis.asyncio
 from redis.exceptions import WatchError
 
+from healing.engine.background import track
 from providers.runtime import rkey
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,8 @@ PROBE_LEASE_S = 15.0
 STATE_TTL_S = 86400
 # Compare-and-set retries under contention before a record is given up (and logged).
 MAX_CAS_RETRIES = 20
+# Longest a success's deferred breaker record waits for its request's answer (seconds).
+LATE_GATE_MAX_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -250,3 +256,67 @@ class BreakerStore:
                     continue
         logger.warning("breaker update for %s gave up after %d contended retries", slug, MAX_CAS_RETRIES)
         return give_up
+
+
+class OrderedBreakers(BreakerStore):
+    """The breaker store, plus success records deferred past the answer (`record_later`).
+
+    A deferred record must not overtake a later one: every read or update of a provider's
+    breaker in this process first waits for that provider's deferred records, so the breaker
+    sees outcomes in the order they happened. Other processes see a success a few hundred
+    microseconds late, which is what "after the answer" costs; it is never skipped.
+    """
+
+    def __init__(self, redis_client: redis.asyncio.Redis, clock: Callable[[], float] = time.time):
+        super().__init__(redis_client, clock)
+        self._later: dict[str, set[asyncio.Future]] = {}
+
+    def record_later(self, cfg: Any, ok: bool, gate: asyncio.Event | None = None) -> None:
+        """Record after the caller's answer is out: a tracked task (drain_background waits for it).
+
+        With `gate`, the record waits until the caller sets it (once its answer is ready), at
+        most LATE_GATE_MAX_S, so its round trips never delay that answer.
+        """
+        async def late() -> None:
+            if gate is None:
+                await asyncio.sleep(0)  # the request's own remaining round trips go first
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(LATE_GATE_MAX_S):
+                        await gate.wait()
+            try:
+                await BreakerStore.record(self, cfg, ok)
+            except Exception as exc:  # noqa: BLE001 - bookkeeping must not crash the loop
+                logger.warning("deferred breaker record for %s failed: %r", cfg.slug, exc)
+
+        task = track(asyncio.ensure_future(late()))
+        pending = self._later.setdefault(cfg.slug, set())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    async def _settle(self, slugs: Iterable[str]) -> None:
+        loop = asyncio.get_running_loop()
+        waiting = [t for slug in slugs for t in self._later.get(slug, ()) if t.get_loop() is loop and not t.done()]
+        if waiting and asyncio.current_task() not in waiting:
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+    async def state(self, slug: str) -> BreakerState:
+        await self._settle([slug])
+        return await super().state(slug)
+
+    async def states(self, slugs: Iterable[str]) -> dict[str, BreakerState]:
+        slugs = list(slugs)
+        await self._settle(slugs)
+        return await super().states(slugs)
+
+    async def allow(self, cfg: Any) -> bool:
+        await self._settle([cfg.slug])
+        return await super().allow(cfg)
+
+    async def record(self, cfg: Any, ok: bool) -> BreakerState:
+        await self._settle([cfg.slug])
+        return await super().record(cfg, ok)
+
+    async def reset(self, slug: str) -> None:
+        await self._settle([slug])
+        await super().reset(slug)

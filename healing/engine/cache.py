@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis.asyncio
 
 from providers.runtime import rkey
@@ -97,14 +98,14 @@ class Entry:
         return STALE
 
     def dumps(self) -> bytes:
-        return json.dumps(
+        return orjson.dumps(
             {"d": self.data, "s": self.source, "t": self.fetched_at, "a": list(self.attempts)},
-            separators=(",", ":"),
-        ).encode()
+            option=orjson.OPT_NON_STR_KEYS,
+        )
 
     @classmethod
     def loads(cls, raw: bytes | str) -> "Entry":
-        obj = json.loads(raw)
+        obj = orjson.loads(raw)
         return cls(data=obj["d"], source=obj["s"], fetched_at=float(obj["t"]), attempts=tuple(obj.get("a", ())))
 
 
@@ -156,8 +157,12 @@ LOCAL_MAX_ENTRIES = 2048
 
 
 def encode_data(data: Any) -> bytes:
-    """`data` as the data plane's JSON body encodes it (Starlette's JSONResponse settings)."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    """`data` as the data plane's JSON body: compact UTF-8 like Starlette's JSONResponse.
+
+    orjson (several times faster than json on these answers) writes a non-finite float as null
+    instead of raising; adapters' validation already refuses NaN and infinity upstream.
+    """
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
 
 
 class LocalEntry:

@@ -7,7 +7,7 @@ changes; the engine only ever sees these frozen dataclasses.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,10 @@ class ProviderConfig:
     @property
     def usable(self) -> bool:
         return self.enabled and not (self.key_required and not self.api_key())
+
+
+# Provider columns a ProviderConfig is built from (the dataclass mirrors the model's fields).
+CONFIG_FIELDS = tuple(f.name for f in fields(ProviderConfig))
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,11 @@ from typing import Any
 
 from healing.engine import fetch as engine
 from healing.engine import stats
-from healing.engine.chain import order_candidates
+from healing.engine.candidates import order_candidates, providers_of
 from healing.engine.config import Snapshot
 from healing.engine.errors import AllProvidersFailed, Attempt, UnknownCapability
+from healing.engine.hints import suggestions
+from providers.measures import iso_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -199,10 +201,7 @@ async def fetch_consensus(
     """
     if capability not in CAPABILITIES:
         raise UnknownCapability(f"consensus is not offered for {capability!r}")
-    pool = snapshot.pool_for(capability)
-    if pool is None:
-        raise UnknownCapability(f"no enabled pool serves {capability!r}")
-    members = [snapshot.providers[m.provider] for m in pool.members if m.provider in snapshot.providers]
+    pool, members = providers_of(snapshot, capability)
     candidates = await order_candidates(deps, pool, members, capability, last_resort=False, params=params)
     chosen = [c.cfg.slug for c in candidates if not c.skip][:n]
     passed_over = [c for c in candidates if c.skip]
@@ -216,7 +215,7 @@ async def fetch_consensus(
         missing += [{"provider": c.cfg.slug, "reason": f"{c.skip}: {c.skip_detail}"} for c in passed_over]
         attempts += [Attempt(c.cfg.slug, c.skip, 0.0, c.skip_detail) for c in passed_over]
     if not answers:
-        hints = await engine.suggestions(deps, [c.cfg for c in candidates], attempts)
+        hints = await suggestions(deps, [c.cfg for c in candidates], attempts)
         raise AllProvidersFailed(capability, attempts, hints or [f"no provider of pool {pool.slug} could be asked"])
 
     outlier_pct = deps.settings.consensus_outlier_pct
@@ -239,4 +238,4 @@ async def fetch_consensus(
         "outlier_pct": outlier_pct,
     }
     now = deps.clock()
-    return engine.Answer(data, ",".join(answers), engine.SERVED_CONSENSUS, 0.0, engine.iso(now), attempts)
+    return engine.Answer(data, ",".join(answers), engine.SERVED_CONSENSUS, 0.0, iso_seconds(now), attempts)

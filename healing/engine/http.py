@@ -1,8 +1,8 @@
 """The one seam for outbound HTTP: the per-process client and a capped, redirect-safe send().
 
 - `make_client()` builds an httpx.AsyncClient with explicit timeouts, pool limits, a User-Agent
-  and `follow_redirects=False`; `get_client()` keeps one per process (and event loop), because
-  creating one costs ~31 ms and an AsyncClient belongs to the loop that first used it.
+  and `follow_redirects=False`. Make one per process and keep it (in the engine's Deps): creating
+  one costs ~31 ms, and an AsyncClient belongs to the event loop that first used it.
 - `send()` streams the answer and stops at `max_body_bytes` (BodyTooLarge), so a huge or endless
   body never fills memory; `bounded()` caps its total time.
 - `call_provider()` is one provider call: URL under the base URL, the key added server-side,
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import weakref
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -78,31 +76,6 @@ def make_client(*, read_timeout_s: float = DEFAULT_READ_TIMEOUT_S, **overrides: 
     }
     options.update(overrides)
     return httpx.AsyncClient(**options)
-
-
-_client: httpx.AsyncClient | None = None
-# (pid, weak reference to the loop) the client belongs to; a weak reference, not id(), because a
-# new loop can reuse a dead loop's id.
-_client_owner: tuple[int, weakref.ref] | None = None
-
-
-def get_client() -> httpx.AsyncClient:
-    """This process's client for the running event loop (created on first use)."""
-    global _client, _client_owner
-    loop = asyncio.get_running_loop()
-    same_owner = _client_owner is not None and _client_owner[0] == os.getpid() and _client_owner[1]() is loop
-    if _client is None or not same_owner or _client.is_closed:
-        # A client from another loop (tests, a forked worker) cannot be reused or closed here.
-        _client = make_client()
-        _client_owner = (os.getpid(), weakref.ref(loop))
-    return _client
-
-
-async def aclose_client() -> None:
-    global _client, _client_owner
-    client, _client, _client_owner = _client, None, None
-    if client is not None and not client.is_closed:
-        await client.aclose()
 
 
 # Time an interrupted request gets to clean up its connection before we stop waiting (seconds).

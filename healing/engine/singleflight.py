@@ -7,8 +7,8 @@ Two layers:
 - Across processes: `SET lock token NX PX ... GET` elects one leader atomically (and tells the
   others the leader's token). The leader runs `produce()`, stores the result under a
   token-specific key, publishes it on the key's channel, and releases the lock (compare-and-
-  delete). Followers subscribe, check the result key (the leader may already be done), then wait
-  for the message.
+  delete: healing.engine.locks). Followers subscribe, check the result key (the leader may
+  already be done), then wait for the message.
 
 Waiting is bounded: followers wait until `deadline - reserve_s`, then try themselves; if the
 leader's lock disappears without a result (its process died, or it raised), a follower takes
@@ -26,6 +26,8 @@ from typing import Any
 
 import redis.asyncio
 
+from healing.engine.locks import release_lock
+
 logger = logging.getLogger(__name__)
 
 # The lock outlives the leader's deadline by this much, then expires on its own (seconds).
@@ -34,11 +36,6 @@ LOCK_SLACK_S = 2.0
 RESULT_TTL_S = 10
 # How often a waiting follower checks that its leader still holds the lock (seconds).
 LEADER_CHECK_S = 0.25
-
-_RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 # In-process leaders by (event loop, key); entries live only while a fetch is in flight.
 _inflight: dict[tuple[int, str], asyncio.Future] = {}
@@ -165,14 +162,14 @@ async def _lead(
     try:
         payload = await produce(peeked)
     except BaseException:
-        await asyncio.shield(r.eval(_RELEASE, 1, lock_key(key), token))
+        await asyncio.shield(release_lock(r, lock_key(key), token))
         raise
     pipe = r.pipeline(transaction=False)
     if on_release is not None:
         on_release(pipe)  # first: a woken follower (or a later reader) must find these writes done
     pipe.set(_result_key(key, token), payload, ex=RESULT_TTL_S)
     pipe.publish(_channel(key), token + b"|" + payload)
-    pipe.eval(_RELEASE, 1, lock_key(key), token)
+    release_lock(pipe, lock_key(key), token)
     await pipe.execute()
     return payload
 

@@ -3,21 +3,22 @@
 `record()` queues everything for one attempt on one pipeline (one round trip); `read_stats()`
 reads many providers in one round trip. Counters are cumulative; the hourly roll-up into the
 database (and any reset) belongs to the tasks that read them, not to the hot path.
+
+Latency samples are not kept twice: a success's sample goes on the provider's one latency list
+(pools.state, whose strategies rank its newest samples), and the p50/p90 here read all of it.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio
 
 from healing.engine.errors import SKIPPED
+from pools import state as pool_state
+from providers.measures import percentile
 from providers.runtime import rkey
-
-# Latency samples kept per provider for the median and p90 shown on the dashboard.
-LATENCY_SAMPLES = 200
 
 
 def counters_key(slug: str) -> str:
@@ -25,7 +26,8 @@ def counters_key(slug: str) -> str:
 
 
 def latency_key(slug: str) -> str:
-    return rkey("stats", slug, "latency")
+    """The provider's one latency list (pools.state keeps it: LATENCY_SAMPLES, newest first)."""
+    return pool_state.latency_key(slug)
 
 
 def queue_record(pipe: Any, slug: str, outcome: str, ms: float | None, now: float) -> None:
@@ -38,8 +40,7 @@ def queue_record(pipe: Any, slug: str, outcome: str, ms: float | None, now: floa
     pipe.hincrby(key, outcome, 1)
     pipe.hset(key, "last_" + ("ok" if outcome == "ok" else "failure") + "_at", repr(now))
     if outcome == "ok" and ms is not None:
-        pipe.lpush(latency_key(slug), f"{ms:.1f}")
-        pipe.ltrim(latency_key(slug), 0, LATENCY_SAMPLES - 1)
+        pool_state.queue_latency(pipe, slug, ms)
 
 
 async def record(r: redis.asyncio.Redis, slug: str, outcome: str, ms: float | None, now: float) -> None:
@@ -50,12 +51,6 @@ async def record(r: redis.asyncio.Redis, slug: str, outcome: str, ms: float | No
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _percentile(sorted_samples: list[float], pct: float) -> float | None:
-    if not sorted_samples:
-        return None
-    return sorted_samples[max(0, math.ceil(pct * len(sorted_samples)) - 1)]
 
 
 async def read_stats(r: redis.asyncio.Redis, slugs: Iterable[str]) -> dict[str, dict]:
@@ -82,7 +77,7 @@ async def read_stats(r: redis.asyncio.Redis, slugs: Iterable[str]) -> dict[str, 
             "failures": counts,  # by outcome; "cancelled" hedge losers included
             "skipped": skipped,
             "success_rate": round(ok / requests, 4) if requests else None,
-            "latency_ms": {"p50": _percentile(samples, 0.5), "p90": _percentile(samples, 0.9), "samples": len(samples)},
+            "latency_ms": {"p50": percentile(samples, 0.5), "p90": percentile(samples, 0.9), "samples": len(samples)},
             "last_ok_at": float(fields["last_ok_at"]) if "last_ok_at" in fields else None,
             "last_failure_at": float(fields["last_failure_at"]) if "last_failure_at" in fields else None,
         }
@@ -90,4 +85,5 @@ async def read_stats(r: redis.asyncio.Redis, slugs: Iterable[str]) -> dict[str, 
 
 
 async def reset(r: redis.asyncio.Redis, slug: str) -> None:
+    """Forget the provider's counters and its latency samples (the strategies' too: it is one list)."""
     await r.delete(counters_key(slug), latency_key(slug))

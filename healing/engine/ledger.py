@@ -1,0 +1,135 @@
+"""The engine's side of each attempt: the gates before a call and everything a finished call changes.
+
+`Ledger` is the chain's `Recorder` (healing.engine.chain). Before a call: the half-open probe
+(or, before a retry, a breaker that is still closed) and then, last, the rate-limit token.
+After it: stats and usage (pools.state: least_used, and the one latency list that feeds
+fastest_response and the hedging p90), the breaker, and the cool-down of a rate-limited
+provider. Skipped candidates are counted in the stats once the chain is done.
+
+A success changes nothing the request still decides on, so with `release` its stats and usage
+are queued for the caller's next pipeline (the single-flight release: no round trip of their
+own) and its breaker record runs after the answer (OrderedBreakers.record_later). A failure is
+written before the chain moves on: the next attempt's gates must see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from healing.engine import stats
+from healing.engine.breaker import CLOSED
+from healing.engine.candidates import Candidate
+from healing.engine.chain import Chain
+from healing.engine.deps import Deps
+from healing.engine.errors import SKIPPED_BREAKER_OPEN, SKIPPED_BUDGET, SKIPPED_MAINTENANCE
+from healing.engine.ratelimit import cooldown_seconds
+from pools import state as pool_state
+from providers.adapters.base import Outcome
+
+logger = logging.getLogger(__name__)
+
+
+def counts_against_breaker(outcome: str) -> bool:
+    try:
+        return Outcome(outcome).counts_against_breaker
+    except ValueError:
+        return False
+
+
+def _queue_ok(pipe: Any, *, slug: str, ms: float, now: float) -> None:
+    """A successful attempt's stats (with its latency sample) and usage, on a caller's pipeline."""
+    stats.queue_record(pipe, slug, Outcome.OK.value, ms, now)
+    pool_state.queue_record_use(pipe, slug, None, now)  # the sample is on the list already
+
+
+@dataclass
+class Ledger:
+    deps: Deps
+    # When set, successes queue their stats writes here (callables taking a pipeline) for the
+    # caller to send with its own next round trip, instead of writing them at once.
+    release: list[Callable[[Any], None]] | None = None
+    gate: asyncio.Event | None = None  # set by the caller once its answer is ready (record_later)
+    _skips: list[tuple[str, str]] = field(default_factory=list)
+
+    def chain(self, deadline: float, *, hedge: bool = True) -> Chain:
+        """A chain for one request that records through this ledger."""
+        deps = self.deps
+        return Chain(deadline, self, hedge_floor_ms=deps.settings.hedge_floor_ms, rng=deps.rng, sleep=deps.sleep,
+                     hedge=hedge)
+
+    def queue_released(self, pipe: Any) -> None:
+        """Queue the deferred success writes on the caller's pipeline (see `release`)."""
+        for queue in self.release or ():
+            queue(pipe)
+
+    async def admit(self, cand: Candidate, *, retry: bool) -> tuple[str, str] | None:
+        if retry:
+            if (await self.deps.breakers.state(cand.slug)).state != CLOSED and not cand.forced:
+                return SKIPPED_BREAKER_OPEN, "breaker opened before the retry"
+        elif cand.needs_probe and not await self.deps.breakers.allow(cand.cfg):
+            return SKIPPED_BREAKER_OPEN, "half-open: another caller holds the probe"
+        # The rate-limit token is taken last, right before the request is written (see
+        # _take_token): every await between a grant and the upstream's arrival widens the
+        # jitter the limiter's guard interval must absorb.
+        spent = await self._take_token(cand)
+        if spent:
+            return SKIPPED_BUDGET, f"budget {spent} spent" + (" before the retry" if retry else "")
+        return None
+
+    async def _take_token(self, cand: Candidate) -> str | None:
+        """One token in every window of the provider's budget; the spent limit, or None if taken."""
+        return await self.deps.budget.acquire(cand.cfg)
+
+    async def finished(
+        self, cand: Candidate, outcome: str, ms: float, detail: str, retry_after_s: float | None = None
+    ) -> None:
+        """Everything one finished call changes: stats, usage, breaker, cool-down."""
+        deps, cfg, now = self.deps, cand.cfg, self.deps.clock()
+        ok = outcome == Outcome.OK.value
+        if ok and self.release is not None:
+            self.release.append(functools.partial(_queue_ok, slug=cfg.slug, ms=ms, now=now))
+            deps.breakers.record_later(cfg, True, self.gate)
+            return
+        # Stats and usage share one round trip; the breaker's compare-and-set runs beside it.
+        pipe = deps.redis.pipeline(transaction=False)
+        stats.queue_record(pipe, cfg.slug, outcome, ms, now)
+        pool_state.queue_record_use(pipe, cfg.slug, None, now)
+        writes = [pipe.execute()]
+        if ok or counts_against_breaker(outcome):
+            writes.append(deps.breakers.record(cfg, ok))
+        if outcome == Outcome.RATE_LIMITED.value:
+            writes.append(deps.budget.cool_down(cfg.slug, cooldown_seconds(retry_after_s)))
+        if not ok:
+            logger.info("provider %s: %s (%s) after %.0f ms", cfg.slug, outcome, detail, ms)
+        await asyncio.gather(*writes)
+
+    async def cut_short(self, cand: Candidate, outcome: str, ms: float, *, overran: bool) -> None:
+        """A cancelled call: counted (no latency sample), and a breaker failure if it overran."""
+        deps, now = self.deps, self.deps.clock()
+        pipe = deps.redis.pipeline(transaction=False)
+        stats.queue_record(pipe, cand.slug, outcome, None, now)
+        pool_state.queue_record_use(pipe, cand.slug, None, now)
+        writes = [pipe.execute()]
+        if overran:
+            writes.append(deps.breakers.record(cand.cfg, False))
+        await asyncio.gather(*writes)
+
+    def skipped(self, slug: str, outcome: str) -> None:
+        # A maintenance window is the operator's doing: the attempt list says so, the stats don't.
+        if outcome != SKIPPED_MAINTENANCE:
+            self._skips.append((slug, outcome))
+
+    async def flush(self) -> None:
+        if not self._skips:
+            return
+        pipe = self.deps.redis.pipeline(transaction=False)
+        now = self.deps.clock()
+        for slug, outcome in self._skips:
+            stats.queue_record(pipe, slug, outcome, None, now)
+        self._skips.clear()
+        await pipe.execute()
