@@ -3,6 +3,9 @@
 Schedules live in settings.CELERY_BEAT_SCHEDULE (keyed by these dotted names); the
 django-celery-beat DatabaseScheduler copies them into the database, where the admin edits them.
 Retries cover infrastructure failures only; provider failures are results, not task errors.
+This module is where alerting meets Celery: the sweep and the alert task hand alerting
+`enqueue_notification`, so every delivery runs as its own task (healing.monitoring never imports
+this module).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 import redis
 from celery import shared_task
 from django.db import OperationalError
+
+from healing.monitoring import alerts, history, maintenance, notifications, sweep
 
 logger = logging.getLogger(__name__)
 
@@ -27,39 +32,41 @@ SWEEP_HARD_LIMIT_S = 120
              soft_time_limit=SWEEP_SOFT_LIMIT_S, time_limit=SWEEP_HARD_LIMIT_S)
 def health_sweep_task(provider_slugs: list[str] | None = None) -> dict[str, Any]:
     """Probe every enabled provider (or the given slugs), record, then evaluate alerts."""
-    from healing.monitoring import sweep as monitoring
-    return monitoring.health_sweep(slugs=provider_slugs).summary()
+    return sweep.health_sweep(slugs=provider_slugs, notify=enqueue_notification).summary()
 
 
 @shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3, soft_time_limit=50)
 def evaluate_alerts_task() -> dict[str, int]:
     """Breaker, budget and error-rate rules change between sweeps; repeats come due."""
-    from healing.monitoring import alerts
-    return alerts.alerts_evaluate().summary()
+    return alerts.alerts_evaluate(notify=enqueue_notification).summary()
 
 
 @shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3, soft_time_limit=300)
 def send_alert_notification_task(alert_id: int, channel_id: int, event: str, seq: int) -> bool:
     """One delivery (retried with backoff inside); idempotent per (alert, channel, event, seq)."""
-    from healing.monitoring import notifications
     record = notifications.deliver(alert_id=alert_id, channel_id=channel_id, event=event, seq=seq)
     return bool(record and record.ok)
 
 
+def enqueue_notification(alert_id: int, channel_id: int, event: str, seq: int) -> None:
+    """The notifier handed to alerting (an alerts.Notifier): one Celery task per delivery."""
+    try:
+        send_alert_notification_task.delay(alert_id, channel_id, event, seq)
+    except Exception as exc:  # broker down: the alert row stays, the next repeat tries again
+        logger.warning("notification for alert %s not queued: %s", alert_id, exc)
+
+
 @shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3, soft_time_limit=300)
 def rollup_stats_task() -> int:
-    from healing.monitoring import sweep as monitoring
-    return monitoring.stats_rollup()
+    return history.stats_rollup()
 
 
 @shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3, soft_time_limit=600)
 def prune_history_task() -> dict[str, int]:
-    from healing.monitoring import sweep as monitoring
-    return monitoring.history_prune()
+    return history.history_prune()
 
 
 @shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3, soft_time_limit=50)
 def sync_maintenance_task() -> dict[str, list[str]]:
-    from healing.monitoring import maintenance
     drained = maintenance.maintenance_sync()
     return {k: sorted(v) for k, v in drained.items()}

@@ -24,7 +24,7 @@ from healing.models.monitoring import (
     StatsRollup,
 )
 from healing.monitoring import maintenance
-from healing.monitoring.alerts import channel_test_send
+from healing.monitoring.notifications import channel_test_send
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Monitoring endpoints: /metrics, a provider's health history, the alert list. Thin: parse the
-query, call healing.monitoring.sweep / healing.monitoring.alerts / healing.monitoring.metrics, shape the answer."""
+query, call healing.monitoring.history / healing.monitoring.alerts / healing.monitoring.metrics, shape the answer."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from healing.models.monitoring import AlertState, Severity
-from healing.monitoring import alerts, metrics
-from healing.monitoring import sweep as monitoring
+from healing.monitoring import alerts, history, metrics
+from providers.measures import iso_precise
 from providers.models import Provider
 
 # History answered when ?since= is absent.
@@ -82,9 +82,9 @@ class ProviderHealthView(APIView):
         now = datetime.now(UTC)
         since = parse_since(request.query_params.get("since"), now)
         limit = parse_limit(request.query_params.get("limit"), DEFAULT_HISTORY_ROWS, MAX_HISTORY_ROWS)
-        checks = monitoring.health_history(provider, since=since, limit=limit)
-        uptime = monitoring.provider_uptime([provider.slug], now=now)[provider.slug]
-        return Response({"provider": provider.slug, "since": monitoring.iso_utc(since), "uptime": uptime,
+        checks = history.health_history(provider, since=since, limit=limit)
+        uptime = history.provider_uptime([provider.slug], now=now)[provider.slug]
+        return Response({"provider": provider.slug, "since": iso_precise(since), "uptime": uptime,
                          "count": len(checks), "checks": checks})
 
 

@@ -8,8 +8,9 @@
 - not firing, open                 -> resolve it, notify "resolved"
 - subject in a maintenance window  -> nothing at all (silenced; it resumes after the window)
 
-Notifications are handed to `notify` after the commit (by default Celery tasks), so a slow or
-failing channel never holds up the sweep that triggered the evaluation. The clock is injected.
+Notifications are handed to `notify` after the commit; the callers pass one that queues Celery
+tasks (healing.tasks), so a slow or failing channel never holds up the sweep that triggered the
+evaluation. What a notification says is healing.monitoring.notifications. The clock is injected.
 """
 
 from __future__ import annotations
@@ -21,22 +22,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis.asyncio
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
-from healing.models.monitoring import (
-    Alert,
-    AlertDelivery,
-    AlertRule,
-    AlertState,
-    HealthCheck,
-    NotificationChannel,
-    RuleKind,
-)
+from healing.engine.breaker import BreakerStore
+from healing.engine.config import CONFIG_FIELDS, ProviderConfig
+from healing.engine.ratelimit import Budget
+from healing.models.monitoring import Alert, AlertDelivery, AlertRule, AlertState, HealthCheck, RuleKind
+from healing.monitoring.history import latest_checks
 from healing.monitoring.maintenance import active_maintenance, active_pool_maintenance
-from healing.monitoring.notifications import Message
-from healing.monitoring.sweep import _CONFIG_FIELDS, latest_checks
+from healing.monitoring.notifications import alert_payload
 from pools.models import Pool
 from pools.selectors import pool_members
 from providers.models import Provider
@@ -68,16 +65,6 @@ class EvalReport:
     def summary(self) -> dict[str, int]:
         return {"opened": len(self.opened), "repeated": len(self.repeated),
                 "resolved": len(self.resolved), "silenced": len(self.silenced)}
-
-
-def enqueue_notification(alert_id: int, channel_id: int, event: str, seq: int) -> None:
-    """The default notifier: one Celery task per delivery."""
-    from healing.tasks import send_alert_notification_task
-
-    try:
-        send_alert_notification_task.delay(alert_id, channel_id, event, seq)
-    except Exception as exc:  # broker down: the alert row stays, the next repeat tries again
-        logger.warning("notification for alert %s not queued: %s", alert_id, exc)
 
 
 # --- what fires ---------------------------------------------------------------------------------
@@ -202,18 +189,12 @@ RULES: dict[str, Callable[[AlertRule, _Context], list[Firing]]] = {
 
 
 async def _read_runtime(configs: list[Any], *, breakers: bool, budgets: bool, clock: Callable[[], float]):
-    import redis.asyncio
-
     r = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     try:
         states = budget_map = None
         if breakers:
-            from healing.engine.breaker import BreakerStore
-
             states = await BreakerStore(r, clock).states(c.slug for c in configs)
         if budgets:
-            from healing.engine.ratelimit import Budget
-
             budget = Budget(r, clock=clock)
             budget_map = {c.slug: await budget.remaining(c) for c in configs if c.rate_limits}
         return states, budget_map
@@ -222,8 +203,6 @@ async def _read_runtime(configs: list[Any], *, breakers: bool, budgets: bool, cl
 
 
 def _context(rules: Iterable[AlertRule], now: datetime) -> _Context:
-    from healing.engine.config import ProviderConfig
-
     kinds = {rule.kind for rule in rules}
     providers = {p.pk: p for p in Provider.objects.enabled()}
     ctx = _Context(now=now, providers=providers, latest=latest_checks(providers),
@@ -231,7 +210,7 @@ def _context(rules: Iterable[AlertRule], now: datetime) -> _Context:
     need_breakers = bool(kinds & {RuleKind.BREAKER_OPEN, RuleKind.POOL_EMPTY})
     need_budgets = RuleKind.BUDGET_LOW in kinds
     if need_breakers or need_budgets:
-        configs = [ProviderConfig(**{f: getattr(p, f) for f in _CONFIG_FIELDS}) for p in providers.values()]
+        configs = [ProviderConfig(**{f: getattr(p, f) for f in CONFIG_FIELDS}) for p in providers.values()]
         try:
             ctx.breaker_states, ctx.budgets = asyncio.run(_read_runtime(
                 configs, breakers=need_breakers, budgets=need_budgets, clock=now.timestamp))
@@ -252,11 +231,10 @@ def _subject_silenced(subject: str, ctx: _Context) -> bool:
 # --- the lifecycle ------------------------------------------------------------------------------
 
 
-def alerts_evaluate(*, now: datetime | None = None, notify: Notifier | None = None) -> EvalReport:
+def alerts_evaluate(*, notify: Notifier, now: datetime | None = None) -> EvalReport:
     """Evaluate every enabled rule at `now`; open, repeat and resolve alerts; hand deliveries
-    to `notify` (default: Celery tasks) once each change is committed."""
+    to `notify` once each change is committed."""
     now = now or datetime.now(UTC)
-    notify = notify or enqueue_notification
     report = EvalReport()
     rules = list(AlertRule.objects.filter(enabled=True).prefetch_related("channels"))
     ctx = _context(rules, now)
@@ -333,51 +311,7 @@ def _resolve(rule: AlertRule, alert: Alert, now: datetime, channel_ids: list[int
         logger.info("alert resolved %s (rule %s)", alert.subject, rule.name)
 
 
-# --- messages -----------------------------------------------------------------------------------
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
-
-
-def alert_payload(alert: Alert) -> dict[str, Any]:
-    return {
-        "id": alert.pk,
-        "rule": alert.rule.name,
-        "kind": alert.rule.kind,
-        "severity": alert.severity,
-        "state": alert.state,
-        "subject": alert.subject,
-        "provider": alert.provider.slug if alert.provider_id else None,
-        "pool": alert.pool.slug if alert.pool_id else None,
-        "message": alert.message,
-        "opened_at": _iso(alert.opened_at),
-        "resolved_at": _iso(alert.resolved_at),
-        "notify_count": alert.notify_count,
-    }
-
-
-def alert_message(alert: Alert, event: str) -> Message:
-    label = {"opened": "ALERT", "repeat": "STILL FIRING", "resolved": "RESOLVED"}.get(event, event.upper())
-    subject = f"[cryptohub {label}] [{alert.severity}] {alert.subject}"
-    lines = [alert.message, f"rule: {alert.rule.name}", f"opened: {_iso(alert.opened_at)}"]
-    if alert.resolved_at:
-        lines.append(f"resolved: {_iso(alert.resolved_at)}")
-    return Message(event=event, subject=subject, text="\n".join(lines),
-                   payload={"event": event, "alert": alert_payload(alert)})
-
-
-def channel_test_message(channel: NotificationChannel) -> Message:
-    text = f"Test notification from cryptohub for channel {channel.name!r} ({channel.kind})."
-    return Message(event="test", subject="[cryptohub TEST] notification channel test", text=text,
-                   payload={"event": "test", "channel": channel.name, "text": text})
-
-
-def channel_test_send(channel: NotificationChannel) -> AlertDelivery | None:
-    """The admin's "send test" action: one delivery now, recorded like any other."""
-    from healing.monitoring.notifications import deliver
-
-    return deliver(alert_id=None, channel_id=channel.pk, event=AlertDelivery.Event.TEST)
+# --- listing ------------------------------------------------------------------------------------
 
 
 def alerts_list(*, state: str | None = None, severity: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

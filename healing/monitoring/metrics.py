@@ -9,19 +9,24 @@ states, rate-limit budgets, cache counters, the last sweep, open alerts and the 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import redis.asyncio
 from django.conf import settings
 from django.db.models import Count
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from healing.engine.config import ProviderConfig
+from healing.engine.breaker import BreakerStore
+from healing.engine.config import CONFIG_FIELDS, ProviderConfig
+from healing.engine.ratelimit import Budget
 from healing.models.monitoring import Alert, AlertState, Severity
-from healing.monitoring.sweep import _CONFIG_FIELDS, GATEWAY, latest_checks, sweep_last_key
+from healing.monitoring.history import GATEWAY, latest_checks, read_live_totals
+from healing.monitoring.sweep import sweep_last_key
 from providers.models import Provider
 
 logger = logging.getLogger(__name__)
@@ -46,13 +51,7 @@ class Snapshot:
 
 
 async def _read_redis(configs: list[ProviderConfig], snap: Snapshot, clock: Callable[[], float]) -> None:
-    import redis.asyncio
-
-    from healing.engine.breaker import BreakerStore
-    from healing.engine.ratelimit import Budget
-    from healing.monitoring.sweep import _aread_live
-
-    snap.live = await _aread_live(settings.REDIS_URL, [c.slug for c in configs])
+    snap.live = await read_live_totals(settings.REDIS_URL, [c.slug for c in configs])
     r = redis.asyncio.Redis.from_url(settings.REDIS_URL)
     try:
         states = await BreakerStore(r, clock).states(c.slug for c in configs)
@@ -70,9 +69,9 @@ async def _read_redis(configs: list[ProviderConfig], snap: Snapshot, clock: Call
 def gather(*, clock: Callable[[], float] = time.time) -> Snapshot:
     """Read every figure once. A part that cannot be read is left out and named in `errors`."""
     snap = Snapshot()
-    rows = list(Provider.objects.enabled().values("pk", *_CONFIG_FIELDS))
+    rows = list(Provider.objects.enabled().values("pk", *CONFIG_FIELDS))
     snap.providers = [row["slug"] for row in rows]
-    configs = [ProviderConfig(**{f: row[f] for f in _CONFIG_FIELDS}) for row in rows]
+    configs = [ProviderConfig(**{f: row[f] for f in CONFIG_FIELDS}) for row in rows]
     counts = dict(Alert.objects.filter(state=AlertState.OPEN).values_list("severity").annotate(n=Count("id")))
     snap.alerts_open = {sev: counts.get(sev, 0) for sev in Severity.values}
     slug_by_pk = {row["pk"]: row["slug"] for row in rows}
@@ -87,7 +86,8 @@ def gather(*, clock: Callable[[], float] = time.time) -> Snapshot:
     return snap
 
 
-def families(snap: Snapshot) -> Iterator[Metric]:
+def _traffic(snap: Snapshot) -> Iterator[Metric]:
+    """Upstream calls by outcome and the latency histogram, per provider."""
     requests = CounterMetricFamily("cryptohub_provider_requests", "Upstream calls per provider by outcome",
                                    labels=["provider", "outcome"])
     latency = HistogramMetricFamily(
@@ -109,6 +109,8 @@ def families(snap: Snapshot) -> Iterator[Metric]:
     yield requests
     yield latency
 
+
+def _breakers_and_budgets(snap: Snapshot) -> Iterator[Metric]:
     breaker = GaugeMetricFamily("cryptohub_breaker_state", "Breaker state: 0 closed, 1 half-open, 2 open",
                                 labels=["provider"])
     for slug, state in sorted(snap.breakers.items()):
@@ -122,30 +124,40 @@ def families(snap: Snapshot) -> Iterator[Metric]:
             budget.add_metric([slug, str(w["limit"])], w["remaining"])
     yield budget
 
+
+def _cache(snap: Snapshot) -> Iterator[Metric]:
+    """Cache hits, misses and stale answers per capability (the gateway's cache counters)."""
     cache = (snap.live.get(GATEWAY) or {}).get("cache", {})
     hits = CounterMetricFamily("cryptohub_cache_hits", "Cache hits per capability", labels=["capability"])
     misses = CounterMetricFamily("cryptohub_cache_misses", "Cache misses per capability", labels=["capability"])
     stale = CounterMetricFamily(
         "cryptohub_cache_stale", "Answers served from the stale copy per capability", labels=["capability"]
     )
-    families = {"hit": hits, "miss": misses, "stale": stale}
+    by_kind = {"hit": hits, "miss": misses, "stale": stale}
     for key, n in sorted(cache.items()):
         kind, _, capability = key.partition(":")
-        if kind in families:
-            families[kind].add_metric([capability], n)
-    yield from families.values()
+        if kind in by_kind:
+            by_kind[kind].add_metric([capability], n)
+    yield from by_kind.values()
 
-    if snap.sweep:
-        yield GaugeMetricFamily("cryptohub_sweep_duration_seconds", "Duration of the last health sweep",
-                                value=snap.sweep.get("duration_s", 0.0))
-        yield GaugeMetricFamily("cryptohub_sweep_last_run_timestamp_seconds", "When the last health sweep started",
-                                value=snap.sweep.get("started_at", 0.0))
-        probed = GaugeMetricFamily("cryptohub_sweep_providers", "Providers in the last sweep by result",
-                                   labels=["result"])
-        for result in ("up", "down", "skipped"):
-            probed.add_metric([result], snap.sweep.get(result, 0.0))
-        yield probed
 
+def _sweep(snap: Snapshot) -> Iterator[Metric]:
+    """The last sweep's duration, start and results (nothing before the first sweep)."""
+    if not snap.sweep:
+        return
+    yield GaugeMetricFamily("cryptohub_sweep_duration_seconds", "Duration of the last health sweep",
+                            value=snap.sweep.get("duration_s", 0.0))
+    yield GaugeMetricFamily("cryptohub_sweep_last_run_timestamp_seconds", "When the last health sweep started",
+                            value=snap.sweep.get("started_at", 0.0))
+    probed = GaugeMetricFamily("cryptohub_sweep_providers", "Providers in the last sweep by result",
+                               labels=["result"])
+    for result in ("up", "down", "skipped"):
+        probed.add_metric([result], snap.sweep.get(result, 0.0))
+    yield probed
+
+
+def _health_and_alerts(snap: Snapshot) -> Iterator[Metric]:
+    """Latest check per provider, open alerts, and whether the scrape could read Redis."""
     up = GaugeMetricFamily("cryptohub_provider_up", "1 if the provider's latest health check passed",
                            labels=["provider"])
     for slug, value in sorted(snap.up.items()):
@@ -161,6 +173,12 @@ def families(snap: Snapshot) -> Iterator[Metric]:
                                labels=["source"])
     errors.add_metric(["redis"], 0 if "redis" in snap.errors else 1)
     yield errors
+
+
+def families(snap: Snapshot) -> Iterator[Metric]:
+    """Every metric family of one scrape, in exposition order."""
+    for part in (_traffic, _breakers_and_budgets, _cache, _sweep, _health_and_alerts):
+        yield from part(snap)
 
 
 class CryptohubCollector:
@@ -182,8 +200,6 @@ def render_metrics(gatherer: Callable[[], Snapshot] = gather) -> bytes:
 
 def scrape_allowed(authorization: str) -> bool:
     """Open unless settings.CRYPTOHUB_METRICS_TOKEN is set; then a matching Bearer token is needed."""
-    import hmac
-
     token = getattr(settings, "CRYPTOHUB_METRICS_TOKEN", "")
     if not token:
         return True

@@ -1,4 +1,4 @@
-"""Delivering alert notifications: email, generic webhook, Slack, Telegram.
+"""Alert notifications: what they say, and delivering them by email, generic webhook, Slack, Telegram.
 
 Every channel kind is one small function with the same shape (healthchecks' transports):
 `send(channel, message, secret)` raises DeliveryError on failure, with `permanent` telling the
@@ -25,6 +25,7 @@ from django.db import IntegrityError
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from healing.models.monitoring import Alert, AlertDelivery, ChannelKind, NotificationChannel
+from providers.measures import iso_precise
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,43 @@ class Message:
     subject: str  # one line
     text: str  # a few lines of plain text
     payload: dict[str, Any] = field(default_factory=dict)  # the generic webhook's JSON body
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+def alert_payload(alert: Alert) -> dict[str, Any]:
+    """An alert as JSON: the generic webhook's "alert" and the alert list's rows."""
+    return {
+        "id": alert.pk,
+        "rule": alert.rule.name,
+        "kind": alert.rule.kind,
+        "severity": alert.severity,
+        "state": alert.state,
+        "subject": alert.subject,
+        "provider": alert.provider.slug if alert.provider_id else None,
+        "pool": alert.pool.slug if alert.pool_id else None,
+        "message": alert.message,
+        "opened_at": iso_precise(alert.opened_at),
+        "resolved_at": iso_precise(alert.resolved_at),
+        "notify_count": alert.notify_count,
+    }
+
+
+def alert_message(alert: Alert, event: str) -> Message:
+    label = {"opened": "ALERT", "repeat": "STILL FIRING", "resolved": "RESOLVED"}.get(event, event.upper())
+    subject = f"[cryptohub {label}] [{alert.severity}] {alert.subject}"
+    lines = [alert.message, f"rule: {alert.rule.name}", f"opened: {iso_precise(alert.opened_at)}"]
+    if alert.resolved_at:
+        lines.append(f"resolved: {iso_precise(alert.resolved_at)}")
+    return Message(event=event, subject=subject, text="\n".join(lines),
+                   payload={"event": event, "alert": alert_payload(alert)})
+
+
+def channel_test_message(channel: NotificationChannel) -> Message:
+    text = f"Test notification from cryptohub for channel {channel.name!r} ({channel.kind})."
+    return Message(event="test", subject="[cryptohub TEST] notification channel test", text=text,
+                   payload={"event": "test", "channel": channel.name, "text": text})
 
 
 # --- transports ---------------------------------------------------------------------------------
@@ -155,8 +193,6 @@ def deliver(
 ) -> AlertDelivery | None:
     """Send one alert event on one channel and record it. Idempotent: a delivery that already
     succeeded for (alert, channel, event, seq) is not sent again. None if the rows are gone."""
-    from healing.monitoring.alerts import alert_message, channel_test_message
-
     channel = NotificationChannel.objects.filter(pk=channel_id).first()
     if channel is None or not channel.enabled:
         return None
@@ -181,8 +217,14 @@ def deliver(
     )
     record.refresh_from_db()
     if ok:
-        logger.info("alert %s %s delivered via %s (%s) in %d attempt(s)", alert_id, event, channel.name, channel.kind, tries)
+        logger.info("alert %s %s delivered via %s (%s) in %d attempt(s)",
+                    alert_id, event, channel.name, channel.kind, tries)
     else:
         logger.warning("alert %s %s NOT delivered via %s (%s) after %d attempt(s): %s",
                        alert_id, event, channel.name, channel.kind, tries, error)
     return record
+
+
+def channel_test_send(channel: NotificationChannel) -> AlertDelivery | None:
+    """The admin's "send test" action: one delivery now, recorded like any other."""
+    return deliver(alert_id=None, channel_id=channel.pk, event=AlertDelivery.Event.TEST)

@@ -7,39 +7,28 @@ Why the timeout starts inside the semaphore: the system cryptohub replaces start
 clock when the probe was *queued*, so with 1,000 providers and a 100-connection pool the tail of
 the queue "timed out" while it was still waiting for a slot. Here a probe first takes a slot,
 then starts its own deadline, and the session has no connection limit of its own (the semaphore
-is the one bound), so no probe ever waits for a connection inside its deadline.
-
-Why aiohttp here and httpx everywhere else: a sweep sends every request at once, so the
-client's CPU per request decides whether the answers are read in time. Measured on 2 cores
-(bench/sweep.py, 1,000 providers answering in 1.1 s, 1,000 in flight, 2 s deadline): httpx costs
-1.1-1.8 ms of CPU per request (anyio, sniffio and httpcore's pool bookkeeping), the loop fell
-~1 s behind and 270-1,000 probes "timed out"; aiohttp costs 0.3-0.5 ms, the slowest probe takes
-1.2-1.3 s and none times out. The engine's provider calls stay on httpx (healing/http.py): they
-go a few at a time, where that overhead is noise. Both follow the same rules: no proxies from the
-environment, our User-Agent, at most one same-origin redirect, a capped body, and error
-messages that name the exception class only (a URL can carry a key).
+is the one bound), so no probe ever waits for a connection inside its deadline. The HTTP
+client itself (aiohttp, and why) is healing.monitoring.probe_http.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import resource
-import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import certifi
 import redis.asyncio
 from redis.exceptions import RedisError, WatchError
 
 from healing.engine import breaker, http
 from healing.engine.config import ProviderConfig
+from healing.monitoring.probe_http import MAX_PROBE_BODY_BYTES, exchange, make_session
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +49,6 @@ BREAKER_BATCH = 200
 # Breaker updates in flight at once when a batch lost its compare-and-set and falls back to
 # one transaction per provider.
 BREAKER_FEED_CONCURRENCY = 32
-# A health answer is small; anything bigger than this is read no further (bad data).
-MAX_PROBE_BODY_BYTES = 256_000
-# Bytes read per chunk of a health answer.
-READ_CHUNK_BYTES = 65_536
-# Resolved host names are reused this long (seconds): a sweep resolves each provider once.
-DNS_CACHE_S = 300
 # Message column width in HealthCheck.
 MAX_MESSAGE = 300
 
@@ -140,64 +123,6 @@ def _classify(status: int, body: bytes, is_rpc: bool) -> tuple[bool, str, str]:
     return True, "", ""
 
 
-# --- the sweep's HTTP session -------------------------------------------------------------------
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process (the CA bundle httpx uses): loading it takes
-    20-50 ms of CPU, which a sweep should not pay again."""
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def make_session(*, timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> aiohttp.ClientSession:
-    """An aiohttp session for one sweep, in the running loop. No connection limit: the caller's
-    semaphore bounds the requests in flight, and a second queue in the connector would make a
-    probe wait inside its own deadline. No keep-alive: a sweep calls each provider once."""
-    connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, force_close=True, ssl=tls_context(),
-                                     ttl_dns_cache=DNS_CACHE_S)
-    return aiohttp.ClientSession(
-        connector=connector,
-        headers={"User-Agent": http.USER_AGENT},
-        # Proxies from the environment would route provider traffic (and keys) elsewhere.
-        trust_env=False,
-        timeout=aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(http.CONNECT_TIMEOUT_S, timeout_s)),
-        # Cookies a provider sets must not travel to the next provider.
-        cookie_jar=aiohttp.DummyCookieJar(),
-    )
-
-
-async def _exchange(
-    session: aiohttp.ClientSession, method: str, url: str, *, params: Any, headers: Any, json_body: Any,
-    timeout_s: float, allowed_prefix: str,
-) -> tuple[int, bytes]:
-    """One health exchange (plus at most one same-origin redirect, as healing.engine.http.send), body capped."""
-    timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(http.CONNECT_TIMEOUT_S, timeout_s))
-    redirects = 0
-    while True:
-        async with session.request(method, url, params=params, headers=headers, json=json_body,
-                                   allow_redirects=False, timeout=timeout) as response:
-            location = response.headers.get("Location")
-            if response.status in http.REDIRECT_STATUSES and location:
-                if redirects >= http.MAX_REDIRECTS or method not in ("GET", "HEAD"):
-                    raise http.RedirectRefused(f"HTTP {response.status} redirect not followed")
-                url = http.redirect_target(str(response.url), location, allowed_prefix)
-                params = None  # the Location carries its own query
-                redirects += 1
-                continue
-            declared = response.content_length
-            if declared is not None and declared > MAX_PROBE_BODY_BYTES:
-                raise http.BodyTooLarge(f"body of {declared} bytes exceeds {MAX_PROBE_BODY_BYTES}")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
-                size += len(chunk)
-                if size > MAX_PROBE_BODY_BYTES:
-                    raise http.BodyTooLarge(f"body exceeds {MAX_PROBE_BODY_BYTES} bytes")
-                chunks.append(chunk)
-            return response.status, b"".join(chunks)
-
-
 async def probe_one(
     cfg: ProviderConfig,
     *,
@@ -223,7 +148,7 @@ async def probe_one(
     status: int | None = None
     try:
         async with asyncio.timeout(timeout_s):
-            status, body = await _exchange(
+            status, body = await exchange(
                 session, method, probe_url(cfg), params=params or None, headers=headers or None,
                 json_body=json_body, timeout_s=timeout_s, allowed_prefix=cfg.base_url,
             )

@@ -24,9 +24,11 @@ from django.db import DatabaseError, connection
 from django.db.models import Count, Q
 from django.utils.dateparse import parse_date, parse_datetime
 
-from healing.monitoring import sweep as monitoring
+from healing.models.monitoring import StatsRollup
+from healing.monitoring import history
 from pools import state
 from pools.models import Pool, PoolMembership, RotationEvent
+from providers.measures import iso_precise
 from providers.models import Category, Provider
 from providers.runtime import CONFIG_VERSION_KEY, rkey, sync_redis
 
@@ -55,10 +57,6 @@ class BadParameter(ValueError):
         self.field = field
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
 def database_ok() -> bool:
     try:
         with connection.cursor() as cursor:
@@ -85,7 +83,7 @@ def health_report(*, r: redis.Redis | None = None, now: float | None = None) -> 
         "status": "ok" if db and rd else "degraded",
         "database": "ok" if db else "down",
         "redis": "ok" if rd else "down",
-        "time": _iso(time.time() if now is None else now),
+        "time": iso_precise(time.time() if now is None else now),
     }
 
 
@@ -112,7 +110,7 @@ def status_report(*, r: redis.Redis | None = None, now: float | None = None) -> 
     redis_up = redis_ok(r)
     return {
         "status": "ok" if redis_up else "degraded",
-        "time": _iso(time.time() if now is None else now),
+        "time": iso_precise(time.time() if now is None else now),
         "providers": {
             "total": sum(c["total"] for c in by_category.values()),
             "enabled": sum(c["enabled"] for c in by_category.values()),
@@ -146,61 +144,14 @@ def stats_report(*, r: redis.Redis | None = None, now: float | None = None,
     now_dt = datetime.fromtimestamp(now, UTC)
     since = since if since is not None else now_dt - timedelta(hours=DEFAULT_ROLLUP_HOURS)
     providers = list(Provider.objects.annotate(pool_count=Count("memberships")).order_by("slug"))
-    slugs = [p.slug for p in providers]
-    usage, latency, redis_up = _runtime_figures(r, slugs, now)
+    usage, latency, redis_up = _runtime_figures(r, [p.slug for p in providers], now)
     rollups = rollup_report(since=since, now=now_dt)
-    uptime = monitoring.provider_uptime(slugs, now=now_dt)
-    no_traffic = rollup_summary([])
-
-    provider_rows = [
-        {
-            "slug": p.slug,
-            "name": p.name,
-            "category": p.category,
-            "enabled": p.enabled,
-            "key_required": p.key_required,
-            "api_key_set": p.api_key_is_set,
-            "pools": p.pool_count,
-            "recent_usage": usage.get(p.slug, 0) if redis_up else None,
-            "recent_latency_ms": round(latency[p.slug], 1) if p.slug in latency else None,
-            "rollup": rollups["providers"].get(p.slug, no_traffic),
-            "uptime": uptime[p.slug],
-        }
-        for p in providers
-    ]
-
+    provider_rows = _provider_rows(providers, usage if redis_up else None, latency, rollups, now_dt)
     recent = now_dt - timedelta(seconds=RECENT_ROTATIONS_WINDOW_S)
+    pool_rows = _pool_rows(usage if redis_up else None, recent, now_dt)
     rotations = RotationEvent.objects.aggregate(total=Count("id"), recent=Count("id", filter=Q(created_at__gte=recent)))
-    members_by_pool: dict[int, list[str]] = {}
-    eligible: Counter[int] = Counter()
-    for pool_id, slug, enabled, provider_enabled in PoolMembership.objects.values_list(
-        "pool_id", "provider__slug", "enabled", "provider__enabled"
-    ):
-        members_by_pool.setdefault(pool_id, []).append(slug)
-        eligible[pool_id] += int(enabled and provider_enabled)
-    pools = Pool.objects.annotate(
-        member_count=Count("memberships", distinct=True),
-        rotation_count=Count("rotations", distinct=True),
-        recent_rotations=Count("rotations", filter=Q(rotations__created_at__gte=recent), distinct=True),
-    ).order_by("slug")
-    pool_rows = [
-        {
-            "slug": pool.slug,
-            "capability": pool.capability,
-            "strategy": pool.strategy,
-            "enabled": pool.enabled,
-            "members": pool.member_count,
-            "eligible_members": eligible[pool.pk],
-            "rotations": pool.rotation_count,
-            "recent_rotations": pool.recent_rotations,
-            "recent_usage": sum(usage.get(s, 0) for s in members_by_pool.get(pool.pk, [])) if redis_up else None,
-            "uptime": monitoring.pool_uptime(pool, now=now_dt),
-        }
-        for pool in pools
-    ]
-
     return {
-        "generated_at": _iso(now),
+        "generated_at": iso_precise(now),
         "usage_window_s": state.USAGE_WINDOW_S,
         "catalogue": {
             "providers": len(providers),
@@ -218,11 +169,65 @@ def stats_report(*, r: redis.Redis | None = None, now: float | None = None,
         "providers": provider_rows,
         "pools": pool_rows,
         "rollups": {k: v for k, v in rollups.items() if k != "providers"},
-        "uptime_windows": list(monitoring.UPTIME_WINDOWS),
+        "uptime_windows": list(history.UPTIME_WINDOWS),
         "runtime": {"redis": redis_up},
     }
 
 
+def _provider_rows(providers: list[Provider], usage: dict[str, int] | None, latency: dict[str, float],
+                   rollups: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """One stats row per provider; `usage` None when Redis is down (recent usage unknown)."""
+    uptime = history.provider_uptime([p.slug for p in providers], now=now)
+    no_traffic = rollup_summary([])
+    return [
+        {
+            "slug": p.slug,
+            "name": p.name,
+            "category": p.category,
+            "enabled": p.enabled,
+            "key_required": p.key_required,
+            "api_key_set": p.api_key_is_set,
+            "pools": p.pool_count,
+            "recent_usage": usage.get(p.slug, 0) if usage is not None else None,
+            "recent_latency_ms": round(latency[p.slug], 1) if p.slug in latency else None,
+            "rollup": rollups["providers"].get(p.slug, no_traffic),
+            "uptime": uptime[p.slug],
+        }
+        for p in providers
+    ]
+
+
+def _pool_rows(usage: dict[str, int] | None, recent: datetime, now: datetime) -> list[dict[str, Any]]:
+    """One stats row per pool: members, eligible members, rotations (all, and since `recent`),
+    the members' recent usage (None when Redis is down) and uptime."""
+    members_by_pool: dict[int, list[str]] = {}
+    eligible: Counter[int] = Counter()
+    for pool_id, slug, enabled, provider_enabled in PoolMembership.objects.values_list(
+        "pool_id", "provider__slug", "enabled", "provider__enabled"
+    ):
+        members_by_pool.setdefault(pool_id, []).append(slug)
+        eligible[pool_id] += int(enabled and provider_enabled)
+    pools = Pool.objects.annotate(
+        member_count=Count("memberships", distinct=True),
+        rotation_count=Count("rotations", distinct=True),
+        recent_rotations=Count("rotations", filter=Q(rotations__created_at__gte=recent), distinct=True),
+    ).order_by("slug")
+    return [
+        {
+            "slug": pool.slug,
+            "capability": pool.capability,
+            "strategy": pool.strategy,
+            "enabled": pool.enabled,
+            "members": pool.member_count,
+            "eligible_members": eligible[pool.pk],
+            "rotations": pool.rotation_count,
+            "recent_rotations": pool.recent_rotations,
+            "recent_usage": sum(usage.get(s, 0) for s in members_by_pool.get(pool.pk, []))
+            if usage is not None else None,
+            "uptime": history.pool_uptime(pool, now=now),
+        }
+        for pool in pools
+    ]
 
 
 # --- hourly roll-ups and uptime ------------------------------------------------------------------
@@ -287,7 +292,7 @@ def rollup_summary(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def rollup_report(*, since: datetime, now: datetime) -> dict[str, Any]:
     """The hourly roll-ups since `since`: per provider and gateway totals, and the gateway by hour."""
-    rows = monitoring.rollup_rows(since=since)
+    rows = history.rollup_rows(since=since)
     by_provider: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_hour: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -295,8 +300,8 @@ def rollup_report(*, since: datetime, now: datetime) -> dict[str, Any]:
             by_provider[row["provider"]].append(row)
         by_hour[row["hour"]].append(row)
     return {
-        "since": monitoring.iso_utc(since),
-        "until": monitoring.iso_utc(now),
+        "since": iso_precise(since),
+        "until": iso_precise(now),
         "hours_with_data": len(by_hour),
         "gateway": rollup_summary(rows),
         "providers": {slug: rollup_summary(provider_rows) for slug, provider_rows in sorted(by_provider.items())},
@@ -312,13 +317,13 @@ def export_rollups(fmt: str, *, since: datetime | None = None,
     same bytes. Rows are read in chunks, so a long history never sits in memory at once."""
     if fmt not in EXPORT_FORMATS:
         raise BadParameter("format", f"must be one of {list(EXPORT_FORMATS)}, got {fmt!r}")
-    rows = monitoring.iter_rollup_rows(since=since)
+    rows = history.iter_rollup_rows(since=since)
     return _csv_chunks(rows, on_row) if fmt == "csv" else _json_chunks(rows, on_row)
 
 
 def _csv_chunks(rows: Iterable[dict[str, Any]], on_row: Callable[[], None] | None) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=monitoring.ROLLUP_FIELDS)
+    writer = csv.DictWriter(buffer, fieldnames=history.ROLLUP_FIELDS)
     writer.writeheader()
     for n, row in enumerate(rows, 1):
         # A nested mapping in one CSV cell: JSON, keys sorted so equal hours give equal text.
@@ -348,7 +353,5 @@ def _json_chunks(rows: Iterable[dict[str, Any]], on_row: Callable[[], None] | No
 
 def rollup_count(*, since: datetime | None = None) -> int:
     """How many rows export_rollups(since=...) writes (for a progress bar)."""
-    from healing.models.monitoring import StatsRollup
-
     qs = StatsRollup.objects.all()
     return (qs.filter(hour__gte=since) if since is not None else qs).count()

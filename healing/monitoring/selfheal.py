@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import redis
@@ -27,6 +26,7 @@ from healing.engine.config import ProviderConfig, Snapshot
 from healing.engine.ratelimit import Budget, cooldown_key
 from healing.models.recovery import RecoveryAction, RecoveryLog
 from healing.monitoring import probes
+from providers.measures import iso_precise
 from providers.runtime import CONFIG_VERSION_KEY, rkey, sync_redis
 
 logger = logging.getLogger(__name__)
@@ -43,14 +43,8 @@ class UnknownProvider(LookupError):
     pass
 
 
-def iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
-
-
 def breaker_dict(state: BreakerState) -> dict[str, Any]:
-    return {**state.as_dict(), "reopens_at": iso(state.reopens_at)}
+    return {**state.as_dict(), "reopens_at": iso_precise(state.reopens_at)}
 
 
 def current_snapshot() -> Snapshot:
@@ -106,8 +100,8 @@ async def provider_runtime(
             "api_key_env": cfg.api_key_env,
             "api_key_set": bool(cfg.api_key()),
             "breaker": breaker_dict(state),
-            "cooling_until": iso(await budget.cooling_until(cfg.slug)),
-            "budgets": [{**b, "resets_at": iso(b["resets_at"])} for b in budgets],
+            "cooling_until": iso_precise(await budget.cooling_until(cfg.slug)),
+            "budgets": [{**b, "resets_at": iso_precise(b["resets_at"])} for b in budgets],
             "stats": counters.get(cfg.slug, {}),
         })
     return out
@@ -116,6 +110,11 @@ async def provider_runtime(
 def health_status(slug: str | None = None) -> list[dict[str, Any]]:
     configs = select(current_snapshot(), slug)
     return run_with_redis(lambda r: provider_runtime(r, configs))
+
+
+def breaker_states(slugs: Sequence[str]) -> dict[str, BreakerState]:
+    """slug -> BreakerState (sync, for `manage.py breaker`)."""
+    return run_with_redis(lambda r: BreakerStore(r).states(slugs))
 
 
 # --- probing and recovering ------------------------------------------------------------------
@@ -169,6 +168,11 @@ def recover(slug: str, *, reason: str, actor: str) -> dict[str, Any]:
     return {"provider": slug, "recovered": probe["ok"], **result, "log_id": entry.pk}
 
 
+def breaker_reset(slug: str) -> None:
+    """Close one breaker, nothing else (`manage.py breaker reset`; not logged, unlike recover)."""
+    run_with_redis(lambda r: BreakerStore(r).reset(slug))
+
+
 def reset_breakers(slugs: list[str], *, actor: str, reason: str = "") -> list[RecoveryLog]:
     """Reset breaker and cool-down without probing (the admin action)."""
     run_with_redis(lambda r: _forget_failures(r, slugs))
@@ -202,7 +206,7 @@ def clear_failures(*, actor: str, reason: str = "") -> dict[str, Any]:
 def log_entry(row: RecoveryLog) -> dict[str, Any]:
     return {
         "id": row.pk, "provider": row.provider_slug, "action": row.action, "reason": row.reason,
-        "actor": row.actor, "result": row.result, "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
+        "actor": row.actor, "result": row.result, "created_at": iso_precise(row.created_at),
     }
 
 
@@ -217,7 +221,7 @@ def diagnostics() -> dict[str, Any]:
     ]
     open_breakers = sorted(p["provider"] for p in providers if p["breaker"]["state"] != "closed")
     return {
-        "generated_at": iso(time.time()),
+        "generated_at": iso_precise(time.time()),
         "snapshot": {
             "version": snapshot.version,
             "providers": len(snapshot.providers),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from healing.monitoring import sweep as monitoring
+from healing.monitoring import selfheal
 from providers.models import Provider
 
 
@@ -23,11 +23,11 @@ class Command(BaseCommand):
         if action == "reset":
             if not slug:
                 raise CommandError("reset needs a provider slug")
-            monitoring.breaker_reset(slug)
+            selfheal.breaker_reset(slug)
             self.stdout.write(f"breaker for {slug} reset (closed)")
             return
         slugs = [slug] if slug else list(Provider.objects.values_list("slug", flat=True))
-        states = monitoring.breaker_states(slugs)
+        states = selfheal.breaker_states(slugs)
         rows = [("PROVIDER", "STATE", "FAILURES", "WINDOW", "REOPENS AT")]
         for s in slugs:
             st = states[s]

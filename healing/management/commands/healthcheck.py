@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from healing.monitoring import sweep as monitoring
+from healing.tasks import enqueue_notification
 from providers.models import Category, Provider
 
 from ._progress import ProgressBar
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             if unknown := sorted(set(providers) - known):
                 raise CommandError(f"unknown provider(s): {', '.join(unknown)}")
         bar = ProgressBar("probing", stream=self.stderr._out)
-        report = monitoring.health_sweep(slugs=providers, category=category,
+        report = monitoring.health_sweep(slugs=providers, category=category, notify=enqueue_notification,
                                          on_targets=bar.start, on_result=bar.advance)
         bar.finish()
         if report.locked_out:
