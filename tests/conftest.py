@@ -1,14 +1,23 @@
-"""Shared fixtures: a real Redis for the whole session (flushed before every test) and the
-fake upstream server that plays the providers."""
+"""Shared fixtures: a real Redis for the whole session (flushed before every test), database rows
+and API clients; the fixture modules under tests/fixtures/ are registered here, once, for every test."""
 
 import os
+import socket
 
 import pytest
 import redis
 from django.conf import settings
 
-from tests.fake_upstream import fake_upstream, fake_upstream_server  # noqa: F401  (fixtures)
 from tests.redis_server import RedisServer
+
+# Fixture modules (pytest_plugins is honoured only in the top-level conftest).
+pytest_plugins = [
+    "tests.fixtures.clock",
+    "tests.fixtures.fake_upstream",
+    "tests.fixtures.engine",
+    "tests.fixtures.dataplane",
+    "tests.fixtures.loopback",
+]
 
 
 def _point_settings_at(url: str) -> None:
@@ -41,6 +50,15 @@ def redis_client(redis_server):
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def redis_down(settings):
+    """Point the app at a loopback port where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
-"""Real cryptohub server processes for tests, and the shared fixtures of the data plane tests.
+"""Real cryptohub server processes for tests, and the data plane app served in the test's process.
 
-`start_server()` runs `uvicorn cryptohub.asgi:application` in a subprocess.
+`start_server()` runs `uvicorn cryptohub.asgi:application` in a subprocess; `serve_in_process()`
+runs the data plane app in this process behind an httpx client.
 
 The server uses the production settings module, pointed at the pytest test database file (so
 rows a `django_db(transaction=True)` test commits are visible to it), the test Redis and the
 test's key prefix. `start_server()` returns once the server answers HTTP; `stop()` ends it (and
-its workers). The `live_servers` fixture stops every server it started at teardown.
+its workers). The `live_servers` fixture (tests/fixtures/dataplane.py) stops every server it
+started at teardown.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.redis_server import free_port
 
@@ -123,65 +124,6 @@ def start_server(workers: int = 1, port: int | None = None, env: dict[str, str] 
     return server
 
 
-@pytest.fixture
-def live_servers():
-    """Call it to start servers (same arguments as start_server); all are stopped at teardown."""
-    started: list[LiveServer] = []
-
-    def start(**kwargs) -> LiveServer:
-        server = start_server(**kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-# --- data plane fixtures (import them into a test module) ---------------------------------
-
-# The price pool of the issue, in priority order (highest first).
-PRICE_PROVIDERS = ("coingecko", "coinpaprika", "coincap")
-START_EPOCH = 1_800_000_000.0
-
-
-class Clock:
-    """Epoch seconds the test moves by hand."""
-
-    def __init__(self, now: float = START_EPOCH) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def price_pool(transactional_db, fake_upstream):
-    """coingecko > coinpaprika > coincap, all pointing at the fake upstream, no rate limits.
-
-    Transactional: the data plane reads the catalogue from its own threads (and processes)."""
-    from pools.models import Pool, PoolMembership
-    from providers.models import Provider
-
-    pool = Pool.objects.create(slug="price", name="Price", capability="price", strategy="priority")
-    providers = {}
-    for n, slug in enumerate(PRICE_PROVIDERS):
-        providers[slug] = Provider.objects.create(
-            slug=slug, name=slug.title(), category="market_data", base_url=fake_upstream.base_url(slug),
-            health_path="/ping", rate_limits="", timeout_s=5,
-        )
-        PoolMembership.objects.create(pool=pool, provider=providers[slug], priority=100 - 10 * n)
-    return providers
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @contextlib.asynccontextmanager
 async def serve_in_process(**options):
     from healing.dataplane.app import create_app
@@ -194,10 +136,3 @@ async def serve_in_process(**options):
             client.app = app
             yield client
         await engine.drain_background()
-
-
-@pytest.fixture
-async def data_client(clock):
-    """An httpx client talking to a fresh data plane app (lifespan started) in this process."""
-    async with serve_in_process(deps_overrides={"clock": clock}, check_interval_s=0.05) as client:
-        yield client

@@ -13,7 +13,8 @@ JSON 200. The control API lives under `/_control/` (see `FakeUpstream`).
 
 market.py holds the tables, the state and the first price answers; aggregators.py, exchanges.py,
 onchain.py and feeds.py the other answers; errors.py each provider's error bodies; server.py the
-ASGI app, faults and control API; this module the client that starts the process, and fixtures.
+ASGI app, faults and control API; this module the client that starts the process. The tests'
+fixtures live in tests/fixtures/fake_upstream.py.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.redis_server import free_port
 
@@ -120,17 +120,3 @@ class FakeUpstream:
     def calls(self, slug: str | None = None) -> int:
         detail = self.calls_detail()
         return detail["total"] if slug is None else detail["by_slug"].get(slug, 0)
-
-
-@pytest.fixture(scope="session")
-def fake_upstream_server():
-    server = FakeUpstream().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake_upstream(fake_upstream_server):
-    """The shared fake upstream, with faults, prices, clock and counters reset for this test."""
-    fake_upstream_server.reset()
-    return fake_upstream_server

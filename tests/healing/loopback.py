@@ -12,7 +12,8 @@ the path says how to answer, and every request is recorded.
     /bot<token>/sendMessage   Telegram: 200 {"ok": true}
     anything else         200 "ok" (a webhook receiver)
 
-`fail_next(path, n, status)` makes the next n requests to `path` answer `status` first.
+`fail_next(path, n, status)` makes the next n requests to `path` answer `status` first. The tests'
+`loopback` fixtures live in tests/fixtures/loopback.py.
 """
 
 from __future__ import annotations
@@ -172,25 +173,3 @@ def wait_until(predicate, timeout_s: float = 10.0, interval_s: float = 0.05) -> 
             return True
         time.sleep(interval_s)
     return bool(predicate())
-
-
-try:
-    import pytest
-except ImportError:  # the benchmark imports this module without pytest
-    pytest = None
-
-if pytest is not None:
-
-    # Named fixtures, so a test module can import them without shadowing its parameters:
-    # import loopback_fixture and loopback_server_fixture from this module (marked noqa F401).
-    @pytest.fixture(scope="module", name="loopback_server")
-    def loopback_server_fixture():
-        server = LoopbackServer().start()
-        yield server
-        server.stop()
-
-    @pytest.fixture(name="loopback")
-    def loopback_fixture(loopback_server):
-        """The module's loopback server, with its record and injected failures cleared."""
-        loopback_server.reset()
-        return loopback_server

@@ -12,23 +12,8 @@ from healing.engine.breaker import BreakerStore
 from healing.engine.config import ProviderConfig
 from providers import schemas
 from providers.runtime import rkey
-from tests.live_server import Clock, live_servers, serve_in_process  # noqa: F401  (fixtures)
-
-# Each capability's pool in priority order, as the shipped catalogue orders it.
-POOLS = {
-    "price": ["coingecko", "coinpaprika", "coincap", "cryptocompare", "binance", "kraken", "coinbase", "kucoin",
-              "bitfinex", "okx", "coinlore"],
-    "markets": ["coingecko", "coinpaprika", "coincap", "coinlore"],
-    "global": ["coingecko", "coinpaprika", "coinlore"],
-    "fear_greed": ["alternative_me", "coinmarketcap"],
-    "trending": ["coingecko", "coinpaprika"],
-    "tvl": ["defillama", "yearn_ydaemon"],
-    "gas": ["etherscan", "mempool_space", "blockchair", "publicnode_eth"],
-    "news": ["coindesk", "cointelegraph", "bitcoinist", "decrypt", "cryptopanic"],
-}
-CATEGORY = {"etherscan": "explorer", "mempool_space": "explorer", "blockchair": "explorer", "publicnode_eth": "rpc",
-            "defillama": "defi", "yearn_ydaemon": "defi", "coindesk": "news", "cointelegraph": "news",
-            "bitcoinist": "news", "decrypt": "news", "cryptopanic": "news"}
+from tests.fixtures.dataplane import POOLS
+from tests.live_server import serve_in_process
 
 # (path, the providers that can serve it in pool order, the dataclass of its items)
 CASES = {
@@ -68,32 +53,6 @@ def shape(value):
 
 async def _no_wait(seconds: float) -> None:
     return None
-
-
-@pytest.fixture
-def catalogue(transactional_db, fake_upstream):
-    """Every capability's pool over the fake upstream, no keys needed, no rate limits."""
-    from pools.models import Pool, PoolMembership
-    from providers.models import Provider
-
-    providers = {}
-    for capability, slugs in POOLS.items():
-        pool = Pool.objects.create(slug=capability, name=capability.title(), capability=capability,
-                                   strategy="priority")
-        for n, slug in enumerate(slugs):
-            if slug not in providers:
-                providers[slug] = Provider.objects.create(
-                    slug=slug, name=slug.title(), category=CATEGORY.get(slug, "market_data"),
-                    base_url=fake_upstream.base_url(slug), health_path="/ping", rate_limits="", timeout_s=5,
-                    allow_post=slug == "publicnode_eth",
-                )
-            PoolMembership.objects.create(pool=pool, provider=providers[slug], priority=100 - n)
-    return providers
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

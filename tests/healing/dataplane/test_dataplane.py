@@ -9,7 +9,6 @@ from django.conf import settings as django_settings
 
 from healing.dataplane.app import CAPABILITIES, MAX_IDS
 from healing.engine import fetch as engine
-from tests.live_server import clock, data_client, price_pool  # noqa: F401  (fixtures)
 
 PRICE = "/api/data/price?ids=bitcoin,ethereum&vs=usd"
 

@@ -6,8 +6,6 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.healing.dataplane.test_capabilities_e2e import catalogue  # noqa: F401  (fixture)
-
 
 def run(*args) -> str:
     out, err = io.StringIO(), io.StringIO()

@@ -6,7 +6,6 @@ import logging
 import pytest
 
 from providers.models import Provider
-from tests.live_server import clock, data_client, price_pool  # noqa: F401  (fixtures)
 
 KEY = "leak-canary-5d1e9b7c"
 PRICE = "/api/data/price?ids=bitcoin&vs=usd"

@@ -9,8 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.live_server import clock, data_client, price_pool  # noqa: F401  (fixtures)
-
 KEY = "sekrit-key-4711"
 PROXY = "/api/crypto-hub/proxy"
 

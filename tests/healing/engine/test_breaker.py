@@ -6,7 +6,7 @@ import pytest
 from healing.engine import breaker
 from healing.engine.breaker import CLOSED, CLOSED_STATE, HALF_OPEN, OPEN, BreakerPolicy, BreakerStore
 from healing.engine.config import ProviderConfig
-from tests.healing.engine_fixtures import T0, FakeClock, aredis  # noqa: F401
+from tests.fixtures.clock import T0, FakeClock
 
 POLICY = BreakerPolicy()
 
@@ -113,7 +113,7 @@ def test_probe_lease_expires_so_a_dead_probe_does_not_block_forever():
 # --- the Redis store ----------------------------------------------------------------------------
 
 
-async def test_store_trips_and_reports_state_in_redis(aredis):  # noqa: F811
+async def test_store_trips_and_reports_state_in_redis(aredis):
     clock = FakeClock()
     store = BreakerStore(aredis, clock)
     for _ in range(5):
@@ -131,7 +131,7 @@ async def test_store_trips_and_reports_state_in_redis(aredis):  # noqa: F811
     assert await aredis.exists(breaker.breaker_key("alpha")) == 0
 
 
-async def test_half_open_admits_exactly_one_of_many_concurrent_callers(aredis):  # noqa: F811
+async def test_half_open_admits_exactly_one_of_many_concurrent_callers(aredis):
     clock = FakeClock()
     store = BreakerStore(aredis, clock)
     for _ in range(5):
@@ -142,7 +142,7 @@ async def test_half_open_admits_exactly_one_of_many_concurrent_callers(aredis): 
     assert results.count(True) == 1
 
 
-async def test_reset_closes_the_breaker(aredis):  # noqa: F811
+async def test_reset_closes_the_breaker(aredis):
     store = BreakerStore(aredis, FakeClock())
     for _ in range(5):
         await store.record(cfg(), False)
@@ -172,7 +172,7 @@ def _claim_probe(redis_url, start, out):
 
 
 @pytest.mark.slow
-async def test_half_open_admits_one_probe_across_two_processes(aredis, redis_server):  # noqa: F811
+async def test_half_open_admits_one_probe_across_two_processes(aredis, redis_server):
     store = BreakerStore(aredis, FakeClock())
     for _ in range(5):
         await store.record(cfg(), False)

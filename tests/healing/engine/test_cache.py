@@ -1,7 +1,7 @@
 import asyncio
 
 from healing.engine import cache
-from tests.healing.engine_fixtures import T0, aredis  # noqa: F401
+from tests.fixtures.clock import T0
 
 
 def test_key_ignores_param_and_list_order():
@@ -22,7 +22,7 @@ def test_freshness_policy():
     assert entry.freshness(T0, 0, 60) == cache.STALE
 
 
-async def test_entry_round_trips_through_redis_with_the_stale_ttl(aredis):  # noqa: F811
+async def test_entry_round_trips_through_redis_with_the_stale_ttl(aredis):
     key = cache.data_key("price", {"ids": ["bitcoin"]})
     entry = cache.Entry({"bitcoin": {"usd": 1.5}}, "alpha", T0, ({"provider": "alpha", "outcome": "ok", "ms": 3},))
     await cache.write(aredis, key, entry, keep_s=86400)
@@ -30,12 +30,12 @@ async def test_entry_round_trips_through_redis_with_the_stale_ttl(aredis):  # no
     assert 86390 < await aredis.ttl(key) <= 86400
 
 
-async def test_unreadable_entry_is_a_miss(aredis):  # noqa: F811
+async def test_unreadable_entry_is_a_miss(aredis):
     await aredis.set("ch:cache:price:broken", b"not json")
     assert await cache.read(aredis, "ch:cache:price:broken") is None
 
 
-async def test_only_one_caller_claims_the_refresh(aredis):  # noqa: F811
+async def test_only_one_caller_claims_the_refresh(aredis):
     results = await asyncio.gather(*(cache.claim_refresh(aredis, "k", f"t{i}", 5) for i in range(50)))
     assert results.count(True) == 1
     await cache.release_refresh(aredis, "k")

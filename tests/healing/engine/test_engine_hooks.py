@@ -7,13 +7,14 @@ import pytest
 
 from healing.engine import cache, stats
 from healing.engine import fetch as engine
-from healing.engine.chain import serves
+from healing.engine.attempt import check_plausible
+from healing.engine.candidates import serves
 from healing.engine.errors import SKIPPED_MAINTENANCE
 from healing.engine.fetch import AllProvidersFailed, fetch_capability
 from providers.adapters.base import Adapter
 from providers.runtime import rkey
-from tests.healing.engine_fixtures import *  # noqa: F401,F403
-from tests.healing.engine_fixtures import T0, EchoAdapter, provider, snapshot, status
+from tests.fixtures.clock import T0
+from tests.healing.engine_doubles import EchoAdapter, provider, snapshot, status
 
 
 def _iso(ts: float) -> str:
@@ -73,12 +74,12 @@ async def test_a_quote_dated_within_the_allowed_skew_is_served(up, deps, dated_a
 
 
 def test_plausibility_checks_each_capability_by_its_own_timestamp_field():
-    engine.check_plausible("gas", {"standard": 1.0, "source_time": _iso(T0)}, T0, "x")
-    engine.check_plausible("news", [{"published_at": _iso(T0 + 10 * 86400)}], T0, "x")  # feeds judge their own
+    check_plausible("gas", {"standard": 1.0, "source_time": _iso(T0)}, T0, "x")
+    check_plausible("news", [{"published_at": _iso(T0 + 10 * 86400)}], T0, "x")  # feeds judge their own
     with pytest.raises(Exception, match="in the future"):
-        engine.check_plausible("global", {"updated_at": _iso(T0 + 2 * 86400)}, T0, "x")
+        check_plausible("global", {"updated_at": _iso(T0 + 2 * 86400)}, T0, "x")
     with pytest.raises(Exception, match="in the future"):
-        engine.check_plausible("fear_greed", [{"timestamp": _iso(T0 + 2 * 86400)}], T0, "x")
+        check_plausible("fear_greed", [{"timestamp": _iso(T0 + 2 * 86400)}], T0, "x")
 
 
 # --- (b) maintenance windows ------------------------------------------------------------------------

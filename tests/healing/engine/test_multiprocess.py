@@ -11,8 +11,6 @@ import time
 import httpx
 import pytest
 
-from tests.live_server import clock, live_servers, price_pool  # noqa: F401  (fixtures)
-
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PRICE = "/api/data/price?ids=bitcoin,ethereum&vs=usd"

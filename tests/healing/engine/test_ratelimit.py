@@ -12,14 +12,14 @@ from healing.engine.ratelimit import (
     parse_limits,
     parse_retry_after,
 )
-from tests.healing.engine_fixtures import T0, FakeClock, aredis  # noqa: F401
+from tests.fixtures.clock import T0, FakeClock
 
 
 def cfg(limits, slug="alpha"):
     return ProviderConfig(slug=slug, name=slug, category="m", base_url="http://127.0.0.1:1", rate_limits=limits)
 
 
-async def test_every_window_of_the_provider_is_enforced(aredis):  # noqa: F811
+async def test_every_window_of_the_provider_is_enforced(aredis):
     clock = FakeClock()
     budget = Budget(aredis, clock=clock)
     p = cfg("2/second;3/minute")
@@ -31,7 +31,7 @@ async def test_every_window_of_the_provider_is_enforced(aredis):  # noqa: F811
     assert await budget.try_acquire(p)
 
 
-async def test_budget_is_shared_between_budget_objects(aredis):  # noqa: F811
+async def test_budget_is_shared_between_budget_objects(aredis):
     clock = FakeClock()
     first, second = Budget(aredis, clock=clock), Budget(aredis, clock=clock)
     p = cfg("3/minute")
@@ -39,14 +39,14 @@ async def test_budget_is_shared_between_budget_objects(aredis):  # noqa: F811
     assert results.count(True) == 3
 
 
-async def test_budget_from_a_url_shares_the_same_windows(aredis, redis_server):  # noqa: F811
+async def test_budget_from_a_url_shares_the_same_windows(aredis, redis_server):
     clock = FakeClock()
     p = cfg("1/minute")
     assert await Budget(aredis, clock=clock).try_acquire(p)
     assert not await Budget(redis_server.url, clock=clock).try_acquire(p)
 
 
-async def test_remaining_says_what_is_left_and_when_it_frees(aredis):  # noqa: F811
+async def test_remaining_says_what_is_left_and_when_it_frees(aredis):
     clock = FakeClock()
     budget = Budget(aredis, clock=clock)
     p = cfg("1/second;10/minute")
@@ -60,14 +60,14 @@ async def test_remaining_says_what_is_left_and_when_it_frees(aredis):  # noqa: F
     assert describe_budgets("alpha", windows, clock()) == ["alpha: budget 1/second frees in 0.4 s"]
 
 
-async def test_no_limits_means_no_budget(aredis):  # noqa: F811
+async def test_no_limits_means_no_budget(aredis):
     budget = Budget(aredis, clock=FakeClock())
     assert all([await budget.try_acquire(cfg("")) for _ in range(50)])
     assert await budget.remaining(cfg("")) == []
     assert parse_limits("nonsense") == ()
 
 
-async def test_cool_down_is_seen_by_others_until_it_ends(aredis):  # noqa: F811
+async def test_cool_down_is_seen_by_others_until_it_ends(aredis):
     clock = FakeClock()
     budget = Budget(aredis, clock=clock)
     assert await budget.cool_down("alpha", 12) == T0 + 12
@@ -76,7 +76,7 @@ async def test_cool_down_is_seen_by_others_until_it_ends(aredis):  # noqa: F811
     assert await budget.cooling_until("alpha") is None
 
 
-async def test_reset_forgets_cool_down_and_windows(aredis):  # noqa: F811
+async def test_reset_forgets_cool_down_and_windows(aredis):
     clock = FakeClock()
     budget = Budget(aredis, clock=clock)
     p = cfg("1/hour")

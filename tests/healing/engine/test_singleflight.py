@@ -3,14 +3,13 @@ import asyncio
 import pytest
 
 from healing.engine import singleflight
-from tests.healing.engine_fixtures import aredis  # noqa: F401
 
 
 def _deadline(seconds):
     return asyncio.get_running_loop().time() + seconds
 
 
-async def test_many_concurrent_callers_share_one_produce(aredis):  # noqa: F811
+async def test_many_concurrent_callers_share_one_produce(aredis):
     calls = 0
 
     async def produce():
@@ -28,7 +27,7 @@ async def test_many_concurrent_callers_share_one_produce(aredis):  # noqa: F811
     assert await aredis.exists(singleflight.lock_key("k1")) == 0
 
 
-async def test_a_follower_in_another_client_gets_the_leaders_result(aredis, redis_server):  # noqa: F811
+async def test_a_follower_in_another_client_gets_the_leaders_result(aredis, redis_server):
     import redis.asyncio
 
     other = redis.asyncio.Redis.from_url(redis_server.url)  # stands in for another process
@@ -53,7 +52,7 @@ async def test_a_follower_in_another_client_gets_the_leaders_result(aredis, redi
     await other.aclose()
 
 
-async def test_follower_takes_over_when_the_leader_fails(aredis):  # noqa: F811
+async def test_follower_takes_over_when_the_leader_fails(aredis):
     calls = []
 
     async def failing():
@@ -74,7 +73,7 @@ async def test_follower_takes_over_when_the_leader_fails(aredis):  # noqa: F811
     assert calls == ["leader", "follower"]
 
 
-async def test_waiting_is_bounded_by_the_deadline_then_the_follower_tries_itself(aredis):  # noqa: F811
+async def test_waiting_is_bounded_by_the_deadline_then_the_follower_tries_itself(aredis):
     # A leader in a "dead" process: the lock is held by nobody who will ever answer.
     await aredis.set(singleflight.lock_key("k4"), b"ghost", px=60_000)
 
@@ -89,7 +88,7 @@ async def test_waiting_is_bounded_by_the_deadline_then_the_follower_tries_itself
     assert loop.time() < deadline
 
 
-async def test_a_vanished_leader_lets_a_follower_lead(aredis):  # noqa: F811
+async def test_a_vanished_leader_lets_a_follower_lead(aredis):
     await aredis.set(singleflight.lock_key("k5"), b"ghost", px=300)  # the dead leader's lock expires
 
     async def produce():

@@ -26,7 +26,6 @@ from healing.monitoring import alerts, notifications
 from healing.monitoring.probes import ProbeResult
 from healing.monitoring.sweep import probe_results_record
 from pools.models import Pool, PoolMembership
-from tests.healing.loopback import loopback_fixture, loopback_server_fixture  # noqa: F401 (fixtures)
 from tests.redis_server import free_port
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -141,7 +140,7 @@ def test_deliveries_are_queued_as_tasks_by_default_not_sent_inline(
     monkeypatch.setattr(tasks.send_alert_notification_task, "delay", lambda *a: queued.append(a))
     record("alpha", False, T0)
     with django_capture_on_commit_callbacks(execute=True):
-        alerts.alerts_evaluate(now=T0)
+        tasks.evaluate_alerts_task()
     alert = Alert.objects.get()
     assert queued == [(alert.pk, channels["webhook"].pk, "opened", 1)]
     assert loopback.requests == []

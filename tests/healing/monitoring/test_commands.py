@@ -16,7 +16,6 @@ from healing.engine.config import ProviderConfig
 from healing.models.monitoring import HealthCheck, StatsRollup
 from healing.monitoring.sweep import sweep_lock_key
 from pools.models import Pool, PoolMembership, RotationEvent
-from tests.healing.loopback import loopback_fixture, loopback_server_fixture  # noqa: F401 (fixtures)
 
 
 def run(*args) -> str:

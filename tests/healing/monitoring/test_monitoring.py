@@ -10,13 +10,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from healing import events as feed
 from healing.engine import stats
 from healing.models.monitoring import HealthCheck, StatsRollup
+from healing.monitoring import history
 from healing.monitoring import sweep as monitoring
 from healing.monitoring.probes import ProbeResult
 from pools.models import Pool, PoolMembership
 from providers.runtime import rkey
-from tests.healing.loopback import loopback_fixture, loopback_server_fixture  # noqa: F401 (fixtures)
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -91,7 +92,7 @@ def test_flips_are_published_to_the_live_feed_after_commit(make_provider):
     make_provider(slug="beta")
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(monitoring.STATUS_GROUP, channel)
+    async_to_sync(layer.group_add)(feed.STATUS_GROUP, channel)
 
     first = monitoring.probe_results_record([result("alpha", True), result("beta", False)], checked_at=T0)
     second = monitoring.probe_results_record([result("alpha", False), result("beta", False)],
@@ -115,7 +116,7 @@ def test_flips_are_published_to_the_live_feed_after_commit(make_provider):
 def test_nothing_is_published_when_nothing_flips(make_provider, monkeypatch):
     make_provider(slug="alpha")
     sent = []
-    monkeypatch.setattr(monitoring, "publish_status", lambda flips: sent.append(flips))
+    monkeypatch.setattr(feed, "publish_status", lambda flips: sent.append(flips))
     monitoring.probe_results_record([result("alpha", True)], checked_at=T0)
     monitoring.probe_results_record([result("alpha", True)], checked_at=T0 + timedelta(seconds=30))
     assert sent == []
@@ -137,7 +138,7 @@ def test_uptime_per_provider_over_24h_7d_30d(make_provider):
     HealthCheck.objects.create(provider=alpha, checked_at=now - timedelta(hours=1), ok=False, skipped=True)
     make_provider(slug="silent")
 
-    uptime = monitoring.provider_uptime(["alpha", "silent"], now=now)
+    uptime = history.provider_uptime(["alpha", "silent"], now=now)
 
     assert uptime["alpha"] == {"24h": 75.0, "7d": 37.5, "30d": 50.0}
     assert uptime["silent"] == {"24h": None, "7d": None, "30d": None}
@@ -155,7 +156,7 @@ def test_pool_is_up_at_a_sweep_when_any_member_answered(make_provider):
     _checks(a, [True, False, False, True], start, step)
     _checks(b, [True, True, False, False], start, step)
 
-    assert monitoring.pool_uptime("price", now=T0) == {"24h": 75.0, "7d": 75.0, "30d": 75.0}
+    assert history.pool_uptime("price", now=T0) == {"24h": 75.0, "7d": 75.0, "30d": 75.0}
 
 
 @pytest.mark.django_db
@@ -175,11 +176,11 @@ def test_hourly_rollup_turns_live_counters_into_rows_and_can_run_twice(make_prov
     asyncio.run(record([("ok", 100.0), ("ok", 200.0), ("timeout", None)]))
     hit(3)
     t1 = T0 + timedelta(minutes=5)
-    monitoring.stats_rollup(now=t1)
+    history.stats_rollup(now=t1)
     asyncio.run(record([("ok", 300.0)]))
     redis_client.hincrby(rkey("stats", "cache"), "miss:price", 1)
-    monitoring.stats_rollup(now=t1 + timedelta(minutes=10))
-    monitoring.stats_rollup(now=t1 + timedelta(minutes=10))  # twice: same rows
+    history.stats_rollup(now=t1 + timedelta(minutes=10))
+    history.stats_rollup(now=t1 + timedelta(minutes=10))  # twice: same rows
 
     row = StatsRollup.objects.get(provider__slug="alpha", hour=T0)
     # The hour's baseline is the first run's totals: only the later call counts for it.
@@ -193,9 +194,9 @@ def test_hourly_rollup_turns_live_counters_into_rows_and_can_run_twice(make_prov
     asyncio.run(record([("ok", 50.0), ("transient", None)]))
     hit(2)
     next_hour = T0 + timedelta(hours=1, minutes=1)
-    monitoring.stats_rollup(now=next_hour)
+    history.stats_rollup(now=next_hour)
     asyncio.run(record([("ok", 60.0)]))
-    monitoring.stats_rollup(now=next_hour + timedelta(minutes=30))
+    history.stats_rollup(now=next_hour + timedelta(minutes=30))
 
     closed = StatsRollup.objects.get(provider__slug="alpha", hour=T0)
     assert (closed.requests, closed.ok, closed.outcomes) == (3, 2, {"transient": 1})
@@ -220,7 +221,7 @@ def test_prune_deletes_only_history_older_than_the_retention(make_provider):
     StatsRollup.objects.create(provider=alpha, hour=T0 - timedelta(days=500))
     StatsRollup.objects.create(provider=alpha, hour=T0 - timedelta(days=5))
 
-    deleted = monitoring.history_prune(now=T0, days=35, rollup_days=400)
+    deleted = history.history_prune(now=T0, days=35, rollup_days=400)
 
     assert deleted == {"health_checks": 2, "alerts": 1, "deliveries": 0, "rollups": 1}
     assert HealthCheck.objects.count() == 1

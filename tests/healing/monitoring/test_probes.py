@@ -9,7 +9,6 @@ from django.conf import settings
 from healing.engine.breaker import BreakerStore, breaker_key
 from healing.engine.config import ProviderConfig
 from healing.monitoring import probes
-from tests.healing.loopback import loopback_fixture, loopback_server_fixture  # noqa: F401 (fixtures)
 from tests.redis_server import free_port
 
 

@@ -12,7 +12,6 @@ from django.conf import settings
 
 from healing.models.monitoring import HealthCheck
 from healing.monitoring.sweep import sweep_lock_key
-from tests.healing.loopback import loopback_fixture, loopback_server_fixture  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[3]
 # Bounded waits (seconds): the worker's start-up plus one sweep of two local providers.

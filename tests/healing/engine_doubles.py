@@ -1,9 +1,11 @@
-"""Helpers for the engine tests: a scripted HTTP server on a real socket, test adapters, a clock.
+"""Test doubles for the engine tests: a scripted HTTP server on a real socket, test adapters,
+snapshot builders, short ways to ask the engine, and a burst of fetches run from another OS process.
 
 `Upstream` is a small HTTP/1.1 server (asyncio streams, keep-alive) on 127.0.0.1 running in a
 background thread, so it keeps answering while a test's own loop is blocked or another process
 calls it. Each provider slug gets a script of behaviours (the last one repeats); the server
 counts calls per slug and notes when each request arrived and whether it is still open.
+Their fixtures (`upstream`, `up`, `adapters`, `deps`, ...) live in tests/fixtures/engine.py.
 """
 
 from __future__ import annotations
@@ -23,19 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from healing.engine.config import MemberConfig, PoolConfig, ProviderConfig, Snapshot
 from providers.adapters.base import Adapter, BadData, PermanentError, RateLimitedError, RequestSpec
 
-T0 = 1_800_000_000.0  # the fake clock's start (epoch seconds)
 SLUGS = ("alpha", "beta", "gamma", "delta")
-
-
-class FakeClock:
-    def __init__(self, start: float = T0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class RecordingSleep:
@@ -91,7 +81,7 @@ class Delta(EchoAdapter):
     slug = "delta"
 
 
-ADAPTER_PATHS = {slug: f"tests.healing.engine_fixtures.{slug.capitalize()}" for slug in SLUGS}
+ADAPTER_PATHS = {slug: f"tests.healing.engine_doubles.{slug.capitalize()}" for slug in SLUGS}
 
 
 def register_adapters() -> None:
@@ -123,6 +113,33 @@ def snapshot(*providers: ProviderConfig, strategy: str = "priority", capability:
         providers={p.slug: p for p in providers},
         pools={capability: PoolConfig(capability, capability, strategy, members)},
     )
+
+
+# --- asking the engine ------------------------------------------------------------------------------
+
+
+async def ask(snap: Snapshot, deps: Any, coin: str = "bitcoin", **options: Any) -> Any:
+    """One price of `coin` in USD through the whole engine (`options` go to fetch_capability)."""
+    # Imported here, like child_burst's imports: a spawned child imports this module before Django is set up.
+    from healing.engine.fetch import fetch_capability
+
+    return await fetch_capability("price", {"ids": [coin], "vs": "usd"}, snapshot=snap, deps=deps, **options)
+
+
+def outcomes(answer_or_error: Any) -> list[tuple[str, str]]:
+    """(provider, outcome) of each attempt of an answer or of an AllProvidersFailed."""
+    return [(a.provider, a.outcome) for a in answer_or_error.attempts]
+
+
+def two(up: "Upstream", **alpha: Any) -> Snapshot:
+    """alpha (with `alpha` as its overrides) before beta."""
+    return snapshot(provider(up, "alpha", **alpha), provider(up, "beta"))
+
+
+async def trip(deps: Any, cfg: ProviderConfig) -> None:
+    """Open `cfg`'s breaker: its threshold of failures in a row."""
+    for _ in range(cfg.breaker_failure_threshold):
+        await deps.breakers.record(cfg, False)
 
 
 # --- the scripted upstream ------------------------------------------------------------------------
@@ -337,79 +354,3 @@ def child_burst(redis_url: str, snap: Snapshot, n: int, start: Any, out: Any) ->
         return [(a.source, a.served) for a in answers]
 
     out.put(asyncio.run(main()))
-
-
-# --- fixtures (import them into a test module: `from tests.healing.engine_fixtures import *`) ------
-
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    server = Upstream().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def up(upstream):
-    """The module's upstream, with scripts and counters cleared for this test."""
-    upstream.reset()
-    yield upstream
-    upstream.wait_idle(2)
-
-
-@pytest.fixture
-def adapters(monkeypatch):
-    from providers import registry
-
-    for slug, path in ADAPTER_PATHS.items():
-        monkeypatch.setitem(registry.ADAPTERS, slug, path)
-    registry.get_adapter.cache_clear()
-    yield
-    registry.get_adapter.cache_clear()
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def sleeper():
-    return RecordingSleep()
-
-
-@pytest.fixture
-def aredis(redis_server):
-    import redis.asyncio
-
-    return redis.asyncio.Redis.from_url(redis_server.url, max_connections=2000)
-
-
-@pytest.fixture
-async def deps(aredis, clock, sleeper, adapters):
-    import random
-
-    from healing.engine import http
-    from healing.engine.fetch import Deps, EngineSettings
-
-    client = http.make_client()
-    # A high hedge floor keeps "alpha answers" deterministic on a loaded machine; the hedging tests
-    # lower it themselves.
-    settings = EngineSettings(
-        fresh_ttl_s={"price": 10.0}, swr_window_s=60.0, deadline_s=3.0, hedge_floor_ms=2500.0, max_body_bytes=20_000
-    )
-    yield Deps(redis=aredis, http=client, clock=clock, sleep=sleeper, rng=random.Random(7), settings=settings)
-    from healing.engine.fetch import drain_background
-
-    await drain_background()
-    await client.aclose()
-    await aredis.aclose()
-
-
-__all__ = [
-    "B", "ERROR_IN_200", "FakeClock", "HANG", "MALFORMED", "OK", "RESET", "SLOW_DOWN_IN_200", "T0", "TEAPOT",
-    "Upstream", "adapters", "aredis", "big", "child_burst", "clock", "deps", "latency", "provider",
-    "redirect", "register_adapters", "sleeper", "snapshot", "status", "too_many", "up", "upstream",
-]
