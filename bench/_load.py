@@ -26,6 +26,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from providers import measures
+
 # Longest a single closed-loop run may take beyond its duration, waiting for the last answers (s).
 DRAIN_TIMEOUT_S = 10.0
 # Connections opened at once by burst() (the kernel backlog is 4096; this keeps SYN storms sane).
@@ -39,9 +41,7 @@ def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100); NaN for no values."""
     if not values:
         return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return measures.percentile(sorted(values), p / 100)
 
 
 @dataclass
