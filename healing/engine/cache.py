@@ -235,6 +235,20 @@ class LocalCache:
         self._items.move_to_end(key)
         return held
 
+    def knows(self, key: str, version: int) -> bool:
+        """Whether this process holds a copy of `key` (under config `version`) from an earlier read."""
+        return version == self._version and key in self._items
+
+    def put(self, key: str, version: int, entry: Entry, capability: str) -> None:
+        """Hold `entry`, just written to (or read from) Redis by this process, as its copy of `key`."""
+        if version != self._version:
+            self._items.clear()
+            self._version = version
+        self._items[key] = LocalEntry(entry.dumps(), entry, capability)
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+
     def _start(self, r: redis.asyncio.Redis, key: str) -> None:
         future = self._next.pop(key)
         # Held in _running (a strong reference) until it finishes.

@@ -34,7 +34,7 @@ from healing.engine.chain import Exhausted
 from healing.engine.config import ProviderConfig, Snapshot
 from healing.engine.deps import TTL_FROM, Deps, EngineSettings
 from healing.engine.errors import AllProvidersFailed, Attempt, UnknownCapability
-from healing.engine.flight import SERVED_CACHE, SERVED_CONSENSUS, SERVED_LIVE, SERVED_STALE, fly, live
+from healing.engine.flight import SERVED_CACHE, SERVED_CONSENSUS, SERVED_LIVE, SERVED_STALE, Flight, fly, live
 from healing.engine.hints import suggestions
 from healing.engine.ledger import Ledger
 from providers.adapters.base import Adapter, RequestSpec
@@ -149,6 +149,8 @@ async def fetch_capability(
         return entry_answer(flight.entry, SERVED_LIVE, deps.clock(), flight.attempts)
 
     key = cache.data_key(capability, params)
+    if not deps.local.knows(key, snapshot.version):
+        return await _miss(deps, key, pool, providers, capability, params, snapshot.version, deadline, budget_s)
     held = await deps.local.read(deps.redis, key, snapshot.version, capability)
     stale = held.entry if held is not None else None
     now = deps.clock()
@@ -162,11 +164,30 @@ async def fetch_capability(
     plan = plan_order(deps, pool, providers, capability, params=params)
     if state == cache.REVALIDATE:
         _count(deps, cache.STALE_SERVED, capability)
-        if await cache.claim_refresh(deps.redis, key, uuid.uuid4().hex, budget_s + REFRESH_LOCK_SLACK_S):
-            spawn(_refresh(deps, plan, capability, params, key, budget_s))
+        _revalidate(deps, plan, capability, params, key, budget_s)
         return entry_answer(stale, SERVED_STALE, now)
     _count(deps, cache.MISS, capability)
     flight = await fly(deps, key, plan, capability, params, deadline, budget_s)
+    return _answer_flight(deps, flight, stale, capability)
+
+
+async def _miss(
+    deps: Deps, key: str, pool: Any, providers: list[ProviderConfig], capability: str, params: Mapping[str, Any],
+    version: int, deadline: float, budget_s: float,
+) -> Answer:
+    """A key this process holds no copy of: its cache read rides on the single-flight lock attempt."""
+    plan = plan_order(deps, pool, providers, capability, params=params)
+    flight = await fly(deps, key, plan, capability, params, deadline, budget_s, cold=True)
+    if flight.entry is not None:
+        deps.local.put(key, version, flight.entry, capability)
+    if flight.served == SERVED_STALE:
+        _revalidate(deps, plan, capability, params, key, budget_s)
+    _count(deps, {SERVED_CACHE: cache.HIT, SERVED_STALE: cache.STALE_SERVED}.get(flight.served, cache.MISS), capability)
+    return _answer_flight(deps, flight, flight.held, capability)
+
+
+def _answer_flight(deps: Deps, flight: Flight, stale: cache.Entry | None, capability: str) -> Answer:
+    """The answer a flight gives: its entry, else the stale copy with its age, else the failure."""
     now = deps.clock()
     if flight.entry is not None:
         return entry_answer(flight.entry, flight.served, now, flight.attempts)
@@ -176,6 +197,18 @@ async def fetch_capability(
         _count(deps, cache.STALE_SERVED, capability)
         return entry_answer(stale, SERVED_STALE, now, flight.attempts)
     raise AllProvidersFailed(capability, flight.attempts, flight.hints)
+
+
+def _revalidate(
+    deps: Deps, plan: OrderPlan, capability: str, params: Mapping[str, Any], key: str, budget_s: float
+) -> None:
+    """Start the one background refresh of a key in its stale-while-revalidate window (all processes)."""
+
+    async def claim_then_refresh() -> None:
+        if await cache.claim_refresh(deps.redis, key, uuid.uuid4().hex, budget_s + REFRESH_LOCK_SLACK_S):
+            await _refresh(deps, plan, capability, params, key, budget_s)
+
+    spawn(claim_then_refresh())
 
 
 async def _refresh(

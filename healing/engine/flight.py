@@ -5,8 +5,9 @@ with its attempts, or the attempts and suggestions of a failure. `fly` runs it t
 healing.engine.singleflight so that one caller per key in all processes goes upstream:
 
 - the lock attempt carries the reads (one round trip): the entry, for the double-check (a
-  leader elected just after another finished finds its result), and, when reading has no side
-  effect, everything the provider order needs;
+  leader elected just after another finished finds its result) or, for a key the process holds
+  no copy of, as the request's own cache read; and, when reading has no side effect, everything
+  the provider order needs;
 - the release carries the writes: the cache entry and the success's stats, before any follower
   is woken; the success's breaker record runs after the answer (healing.engine.ledger);
 - the leader answers from its own `Flight`; only followers decode what it published.
@@ -47,6 +48,9 @@ class Flight:
     served: str  # live, or cache when the double-check found a fresh entry
     attempts: list[Attempt] = field(default_factory=list)  # what this fetch tried (none for cache)
     hints: list[str] = field(default_factory=list)  # suggestions, when it failed
+    # The copy Redis held when this caller's lock attempt read the key (a cold read only; the
+    # stale copy to answer if the fetch failed). Never published: each caller has its own.
+    held: cache.Entry | None = None
 
     def encode(self) -> bytes:
         if self.entry is not None:
@@ -86,25 +90,44 @@ async def live(
 
 
 async def fly(
-    deps: Deps, key: str, plan: OrderPlan, capability: str, params: Mapping[str, Any], deadline: float, budget_s: float
+    deps: Deps, key: str, plan: OrderPlan, capability: str, params: Mapping[str, Any], deadline: float, budget_s: float,
+    *, cold: bool = False,
 ) -> Flight:
-    """The result of fetching `key` once for all its concurrent callers (see the module docstring)."""
+    """The result of fetching `key` once for all its concurrent callers (see the module docstring).
+
+    `cold`: this process holds no copy of the key, so the lock attempt's GET is the request's cache
+    read (a round trip fewer); a fresh copy, or one to revalidate, answers whoever holds the lock.
+    """
     fresh_ttl = deps.settings.fresh_ttl(capability)
+    swr_s = deps.settings.swr_window_s if cold else 0.0
     answered = asyncio.Event()  # set once the answer is ready: deferred breaker records go then
     ledger = Ledger(deps, release=[], gate=answered)
     speculative = plan.speculative
     mine: list[Flight] = []
+    held: list[cache.Entry | None] = []
 
     def peek(pipe: Any) -> None:
         pipe.get(key)
         if speculative:
             plan.queue(pipe)
 
-    async def produce(peeked: list[Any]) -> bytes:
+    def judge(peeked: list[Any]) -> Flight | None:
+        """The answer the read copy gives by itself, if it is usable as it is."""
         current = cache.loads_or_none(peeked[0])
-        if current is not None and current.freshness(deps.clock(), fresh_ttl, 0) == cache.FRESH:
-            result = Flight(current, SERVED_CACHE)
-        else:
+        held.append(current)
+        state = cache.STALE if current is None else current.freshness(deps.clock(), fresh_ttl, swr_s)
+        if state == cache.FRESH:
+            return Flight(current, SERVED_CACHE)
+        return Flight(current, SERVED_STALE) if state == cache.REVALIDATE else None
+
+    def settle(peeked: list[Any]) -> bytes | None:
+        ready = judge(peeked)
+        return ready.encode() if ready is not None else None
+
+    async def produce(peeked: list[Any]) -> bytes:
+        # Double-check: a leader elected just after another one finished finds its result here.
+        result = judge(peeked)
+        if result is None:
             candidates = plan.finish(peeked[1:]) if speculative else None
             result = await live(deps, plan, capability, params, deadline, candidates=candidates, ledger=ledger)
         mine.append(result)
@@ -118,8 +141,11 @@ async def fly(
     reserve = min(SF_RESERVE_MAX_S, SF_RESERVE_SHARE * budget_s)
     try:
         payload, _led = await singleflight.run(
-            deps.redis, key, produce, deadline=deadline, reserve_s=reserve, peek=peek, on_release=on_release
+            deps.redis, key, produce, deadline=deadline, reserve_s=reserve, peek=peek, on_release=on_release,
+            settle=settle if cold else None,
         )
     finally:
         answered.set()
-    return mine[-1] if mine else Flight.decode(payload)
+    result = mine[-1] if mine else Flight.decode(payload)
+    result.held = held[-1] if cold and held else None
+    return result

@@ -66,6 +66,7 @@ async def run(
     reserve_s: float,
     peek: Callable[[Any], None] | None = None,
     on_release: Callable[[Any], None] | None = None,
+    settle: Callable[[list[Any]], bytes | None] | None = None,
 ) -> tuple[bytes, bool]:
     """The result for `key` and whether this caller produced it.
 
@@ -76,6 +77,8 @@ async def run(
     engine's double-check of the cache and its provider-order inputs cost nothing);
     `on_release(pipe)` queues the leader's own writes (the cache entry, stats) on the pipeline
     that publishes the result and releases the lock, so they land before any follower is woken.
+    One for a caller that finds another leader: `settle(results)` may answer from what `peek`
+    read (the engine's cache entry, already fresh) instead of waiting for that leader.
     """
     if peek is None:
         bare = produce
@@ -96,13 +99,13 @@ async def run(
             return payload, False
         # The local leader gave up (cancelled or failed) or is too slow: go on as if alone.
         return await _across_processes(r, key, produce, deadline=deadline, wait_until=wait_until,
-                                       peek=peek, on_release=on_release)
+                                       peek=peek, on_release=on_release, settle=settle)
 
     future: asyncio.Future = loop.create_future()
     _inflight[local_key] = future
     try:
         payload, led = await _across_processes(r, key, produce, deadline=deadline, wait_until=wait_until,
-                                               peek=peek, on_release=on_release)
+                                               peek=peek, on_release=on_release, settle=settle)
         future.set_result(payload)
         return payload, led
     finally:
@@ -121,6 +124,7 @@ async def _across_processes(
     wait_until: float,
     peek: Callable[[Any], None] | None,
     on_release: Callable[[Any], None] | None,
+    settle: Callable[[list[Any]], bytes | None] | None = None,
 ) -> tuple[bytes, bool]:
     loop = asyncio.get_running_loop()
     token = uuid.uuid4().hex.encode()
@@ -135,6 +139,8 @@ async def _across_processes(
             holder, *peeked = await pipe.execute()
         if holder is None:
             return await _lead(r, key, token, produce, peeked, on_release), True
+        if settle is not None and peeked is not None and (settled := settle(peeked)) is not None:
+            return settled, False
         if loop.time() >= wait_until:
             # Waited long enough (bounded by the deadline): try ourselves, without the lock.
             peeked = None
