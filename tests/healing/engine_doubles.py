@@ -126,6 +126,32 @@ async def ask(snap: Snapshot, deps: Any, coin: str = "bitcoin", **options: Any) 
     return await fetch_capability("price", {"ids": [coin], "vs": "usd"}, snapshot=snap, deps=deps, **options)
 
 
+def log_round_trips(monkeypatch: Any, deps: Any, log: list[str]) -> None:
+    """Append "redis" to `log` for every Redis round trip of `deps` and "call" for every provider call."""
+    import redis.asyncio.client
+
+    from healing.engine import attempt
+
+    real_pipe_execute, real_execute = redis.asyncio.client.Pipeline.execute, deps.redis.execute_command
+    real_call = attempt.call_provider
+
+    async def pipe_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        log.append("redis")
+        return await real_pipe_execute(self, *args, **kwargs)
+
+    async def execute_command(*args: Any, **kwargs: Any) -> Any:
+        log.append("redis")
+        return await real_execute(*args, **kwargs)
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        log.append("call")
+        return await real_call(*args, **kwargs)
+
+    monkeypatch.setattr(redis.asyncio.client.Pipeline, "execute", pipe_execute)
+    monkeypatch.setattr(deps.redis, "execute_command", execute_command)
+    monkeypatch.setattr(attempt, "call_provider", call)
+
+
 def outcomes(answer_or_error: Any) -> list[tuple[str, str]]:
     """(provider, outcome) of each attempt of an answer or of an AllProvidersFailed."""
     return [(a.provider, a.outcome) for a in answer_or_error.attempts]

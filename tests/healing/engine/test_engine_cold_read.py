@@ -7,11 +7,9 @@ it is the fallback when every provider fails. A caller that finds another leader
 copy at once instead of waiting for that leader.
 """
 
-import redis.asyncio.client
-
-from healing.engine import attempt, cache, singleflight
+from healing.engine import cache, singleflight
 from healing.engine import fetch as engine
-from tests.healing.engine_doubles import ask, provider, snapshot, status
+from tests.healing.engine_doubles import ask, log_round_trips, provider, snapshot, status
 
 KEY = cache.data_key("price", {"ids": ["bitcoin"], "vs": "usd"})
 OLD = {"bitcoin": {"usd": 1.0, "market_cap": None, "vol_24h": None, "change_24h_pct": None,
@@ -19,26 +17,9 @@ OLD = {"bitcoin": {"usd": 1.0, "market_cap": None, "vol_24h": None, "change_24h_
 
 
 async def test_a_cold_miss_makes_one_redis_round_trip_before_the_upstream_call(up, deps, monkeypatch):
-    log = []
-    real_pipe_execute, real_execute = redis.asyncio.client.Pipeline.execute, deps.redis.execute_command
-    original_call = attempt.call_provider
-
-    async def pipe_execute(self, *args, **kwargs):
-        log.append("redis")
-        return await real_pipe_execute(self, *args, **kwargs)
-
-    async def execute_command(*args, **kwargs):
-        log.append("redis")
-        return await real_execute(*args, **kwargs)
-
-    async def call(*args, **kwargs):
-        log.append("call")
-        return await original_call(*args, **kwargs)
-
+    log: list[str] = []
     await engine.flush_counters(deps)  # the buffered cache counters are not due during this request
-    monkeypatch.setattr(redis.asyncio.client.Pipeline, "execute", pipe_execute)
-    monkeypatch.setattr(deps.redis, "execute_command", execute_command)
-    monkeypatch.setattr(attempt, "call_provider", call)
+    log_round_trips(monkeypatch, deps, log)
     answer = await ask(snapshot(provider(up, "alpha"), provider(up, "beta")), deps)
     assert (answer.served, answer.source) == ("live", "alpha")
     assert log[:log.index("call")] == ["redis"], log

@@ -8,12 +8,12 @@ import dataclasses
 import pytest
 
 from healing.dataplane.app import _render_hit
-from healing.engine import attempt, cache, candidates, ledger
+from healing.engine import cache, candidates, ledger
 from healing.engine import fetch as engine
 from healing.engine.ratelimit import Budget
 from providers.runtime import rkey
 from tests.fixtures.clock import T0, FakeClock
-from tests.healing.engine_doubles import ask, provider, snapshot
+from tests.healing.engine_doubles import ask, log_round_trips, provider, snapshot
 
 
 def key_of(coin="bitcoin"):
@@ -153,33 +153,15 @@ async def test_engine_takes_the_guard_from_its_settings(deps):
 
 async def test_the_token_is_the_last_redis_step_before_the_call(up, deps, monkeypatch):
     log: list[str] = []
-    original_take, original_call = ledger.Ledger._take_token, attempt.call_provider
+    original_take = ledger.Ledger._take_token
 
     async def take(self, cand):
         spent = await original_take(self, cand)
         log.append("token")
         return spent
 
-    async def call(*args, **kwargs):
-        log.append("call")
-        return await original_call(*args, **kwargs)
-
-    import redis.asyncio.client
-
-    real_pipe_execute, real_execute = redis.asyncio.client.Pipeline.execute, deps.redis.execute_command
-
-    async def pipe_execute(self, *args, **kwargs):
-        log.append("redis")
-        return await real_pipe_execute(self, *args, **kwargs)
-
-    async def execute_command(*args, **kwargs):
-        log.append("redis")
-        return await real_execute(*args, **kwargs)
-
+    log_round_trips(monkeypatch, deps, log)
     monkeypatch.setattr(ledger.Ledger, "_take_token", take)
-    monkeypatch.setattr(attempt, "call_provider", call)
-    monkeypatch.setattr(redis.asyncio.client.Pipeline, "execute", pipe_execute)
-    monkeypatch.setattr(deps.redis, "execute_command", execute_command)
     snap = snapshot(provider(up, "alpha", rate_limits="100/second"), provider(up, "beta"))
     assert (await ask(snap, deps)).source == "alpha"
     i = log.index("call")
