@@ -10,15 +10,6 @@ from rest_framework.views import exception_handler
 logger = logging.getLogger(__name__)
 
 
-class Duplicate(Exception):
-    """A service write would create something that already exists (the API answers 409)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is not None:

@@ -1,6 +1,6 @@
 """Writes to pools and their memberships, shared by the REST API and the admin.
 
-Duplicates raise cryptohub.exceptions.Duplicate (the API answers 409); model validation runs on
+Duplicates raise common.errors.Duplicate (the API answers 409); model validation runs on
 every write; each function is one transaction.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from cryptohub.exceptions import Duplicate
+from common.errors import Duplicate
 from providers.models import Provider
 from providers.services import slug_from_name
 

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from cryptohub.exceptions import Duplicate
+from common.errors import Duplicate
 
 from .models import Provider
 from .runtime import bump_config_version

@@ -7,7 +7,7 @@ the OpenAPI schema.
 
 from django.urls import path, re_path
 
-from cryptohub.restapi import slash_optional
+from common.restapi import slash_optional
 
 from . import selfheal
 from .monitoring import AlertListView, ProviderHealthView, metrics_view

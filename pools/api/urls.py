@@ -1,6 +1,6 @@
 """Pool routes, each with and without a trailing slash (see providers.api.urls.slash_optional)."""
 
-from cryptohub.restapi import slash_optional
+from common.restapi import slash_optional
 
 from .views import (
     PoolDetailView,

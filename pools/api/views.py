@@ -14,7 +14,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cryptohub.restapi import Conflict, call_service
+from common.restapi import Conflict, call_service
 from pools import services
 from pools.models import Pool, PoolMembership, RotationEvent
 from pools.rotation import NotEnoughMembers, RotationError, RotationStateUnavailable, current_order, pool_rotate

@@ -3,7 +3,7 @@ so a POST body is never lost to a redirect); the schema lists the slash-less for
 
 from __future__ import annotations
 
-from cryptohub.restapi import slash_optional
+from common.restapi import slash_optional
 
 from .views import ProviderCategoryView, ProviderDetailView, ProviderListView
 

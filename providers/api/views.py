@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cryptohub.restapi import call_service, parse_bool
+from common.restapi import call_service, parse_bool
 from providers import services
 from providers.models import Category, Provider
 

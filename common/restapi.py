@@ -11,7 +11,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.views import APIView
 
-from cryptohub.exceptions import Duplicate
+from common.errors import Duplicate
 
 T = TypeVar("T")
 
