@@ -258,15 +258,3 @@ async def arecord_use(r: redis.asyncio.Redis, provider: str, latency_ms: float |
     pipe = r.pipeline(transaction=False)
     queue_record_use(pipe, provider, latency_ms, now)
     await pipe.execute()
-
-
-# The engine's own tests read usage and the p90 back through these two (tests/healing/engine).
-async def arecent_usage(r: redis.asyncio.Redis, providers: Iterable[str], now: float) -> dict[str, int]:
-    providers = list(providers)
-    if not providers:
-        return {}
-    return _parse_usage(providers, await r.mget(_usage_keys(providers, now)))
-
-
-async def alatency_p90(r: redis.asyncio.Redis, provider: str) -> float | None:
-    return p90_of(await r.lrange(latency_key(provider), 0, LATENCY_RANKED - 1))
