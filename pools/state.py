@@ -10,9 +10,8 @@
 `order_inputs` fetches all a strategy needs for one request in one round trip.
 
 The operations are sync (redis.Redis). The async engine pipelines the same commands with its own
-client through `queue_order_inputs` / `parse_order_inputs` and `queue_record_use`; the few `a...`
-functions at the end are the async calls it (and its tests) make outside such a pipeline. Clients
-with or without decode_responses work.
+client through `queue_order_inputs` / `parse_order_inputs` and `queue_record_use`, so there are no
+async twins. Clients with or without decode_responses work.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis
-import redis.asyncio
 
 from providers.measures import percentile
 from providers.runtime import rkey
@@ -249,12 +247,3 @@ def order_inputs(
     pipe = r.pipeline(transaction=False)
     queue_order_inputs(pipe, pool, strategy, providers, now, advance)
     return parse_order_inputs(strategy, providers, pipe.execute(), advance)
-
-
-# --- async -----------------------------------------------------------------------------------
-
-
-async def arecord_use(r: redis.asyncio.Redis, provider: str, latency_ms: float | None, now: float) -> None:
-    pipe = r.pipeline(transaction=False)
-    queue_record_use(pipe, provider, latency_ms, now)
-    await pipe.execute()

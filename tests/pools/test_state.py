@@ -219,9 +219,12 @@ def test_undemote_restores_providers(redis_client):
 
 
 async def test_the_engines_async_record_shares_keys_with_sync_readers(aredis, redis_client):
+    # The engine queues its records on its own (async) pipeline: healing.engine.ledger.
+    pipe = aredis.pipeline(transaction=False)
     for ms in (10.0, 30.0, 20.0):
-        await state.arecord_use(aredis, "binance", ms, NOW)
-    await state.arecord_use(aredis, "kraken", None, NOW)
+        state.queue_record_use(pipe, "binance", ms, NOW)
+    state.queue_record_use(pipe, "kraken", None, NOW)
+    await pipe.execute()
     assert state.recent_usage(redis_client, ["binance", "kraken"], NOW) == {"binance": 3, "kraken": 1}
     assert state.recent_latency(redis_client, ["binance", "kraken"]) == {"binance": 20.0}
     assert state.latency_p90(redis_client, "binance") == 30.0

@@ -202,10 +202,10 @@ async def test_slow_attempt_is_hedged_and_the_loser_cancelled(up, deps):
     assert (await deps.breakers.state("alpha")).consecutive_failures == 1
 
 
-async def test_no_hedge_while_the_provider_is_within_its_usual_latency(up, deps, clock):
+async def test_no_hedge_while_the_provider_is_within_its_usual_latency(up, deps, clock, redis_client):
     deps.settings = dataclasses.replace(deps.settings, hedge_floor_ms=200)
     for _ in range(10):
-        await pool_state.arecord_use(deps.redis, "alpha", 1500.0, clock())
+        pool_state.record_use(redis_client, "alpha", 1500.0, clock())
     up.script("alpha", latency(0.3))
     answer = await ask(two(up), deps)
     assert outcomes(answer) == [("alpha", "ok")]
