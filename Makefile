@@ -7,11 +7,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+# make run's manage.py steps get the same secret key the servers use (.secret-key, or SECRET_KEY).
+KEYED := scripts/with-secret-key.sh
 
 .PHONY: run test setup deps redis redis-binary chromium migrate catalogue bench clean
 
 run: setup catalogue
-	@$(PY) manage.py ensure_admin
+	@$(KEYED) $(PY) manage.py ensure_admin
 	@scripts/run-all.sh
 
 test: deps redis-binary chromium
@@ -41,13 +43,27 @@ redis: redis-binary deps
 	@scripts/ensure-redis.sh
 
 migrate: deps
-	@$(PY) manage.py migrate --noinput -v 0
+	@$(KEYED) $(PY) manage.py migrate --noinput -v 0
 
 catalogue: migrate
-	@$(PY) manage.py load_providers
+	@$(KEYED) $(PY) manage.py load_providers
 
 bench: deps redis-binary
 	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) staticfiles
+
+# Mutation testing of the core modules (setup.cfg [mutmut] and [mutate]; scores in MUTATION.md).
+# make mutate [MODULES="pools/strategies.py ..."]   mutmut per module, then the module constants
+# make mutate-changed [BASE=ref]                    only core modules changed against BASE (default:
+#                                                   merge-base with origin/main, else HEAD~1); fails below
+#                                                   a module's recorded score; MUTATE_BUDGET s per module
+MUTATE_BUDGET ?= 300
+.PHONY: mutate mutate-changed
+mutate: deps redis-binary
+	$(PY) scripts/mutate.py $(MODULES)
+	$(PY) scripts/mutate_constants.py $(MODULES)
+
+mutate-changed: deps redis-binary
+	$(PY) scripts/mutate.py --changed $(BASE) --budget $(MUTATE_BUDGET)

@@ -12,6 +12,7 @@ Nothing outside the temp dir is written, and every process started here is stopp
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -116,6 +117,8 @@ class World:
             "DEBUG": "False",
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(REPO_ROOT),
+            # A throwaway key per run: servers refuse to start without one.
+            "SECRET_KEY": secrets.token_urlsafe(50),
         }
         # This process writes the catalogue through the ORM, so its signals bump the config
         # version in the benchmark's Redis, exactly as an admin save would.

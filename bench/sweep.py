@@ -26,6 +26,7 @@ import logging
 import math
 import multiprocessing
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -154,6 +155,8 @@ def _environment():
     # A throwaway database for the end-to-end row; never the developer's own.
     os.environ["DATABASE_URL"] = f"sqlite:///{scratch.name}/bench.sqlite3"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cryptohub.settings")
+    # A throwaway key: cryptohub's settings refuse to start without one.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     import django
 
     django.setup()

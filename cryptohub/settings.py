@@ -3,7 +3,10 @@
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
+
+from cryptohub.secretkey import settings_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,10 +27,8 @@ def envbool(name: str, default: bool) -> bool:
 
 # --- Core ---
 DEBUG = envbool("DEBUG", False)
-# Development keeps working without a key; production (DEBUG off) must set one.
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    SECRET_KEY = "cryptohub-local-development-only-key-change-me-0123456789abcdef"
+# "production" makes every start need SECRET_KEY, manage.py on SQLite included.
+CRYPTOHUB_ENV = env.str("CRYPTOHUB_ENV", default="development")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "channels",
     "django_celery_beat",
     "providers",
@@ -60,6 +62,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised anywhere above into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cryptohub.urls"
@@ -94,6 +99,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Secret key ---
+# Never a key from the source: without SECRET_KEY only the tests and manage.py on SQLite run
+# (with a throwaway key); uvicorn, Celery and the rest refuse (cryptohub/secretkey.py).
+SECRET_KEY = settings_key(env.str("SECRET_KEY", default=""), production=CRYPTOHUB_ENV == "production",
+                          sqlite=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3")
+# Rotation: the new key in SECRET_KEY, the old one(s) here until sessions signed with them expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -137,13 +150,63 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Security (README, "Running in production") ---
+# One switch for a deployment behind an HTTPS reverse proxy that sets X-Forwarded-Proto.
+CRYPTOHUB_HTTPS = envbool("CRYPTOHUB_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = CRYPTOHUB_HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if CRYPTOHUB_HTTPS else None
+# Probes and scrapers keep plain HTTP (paths without the leading slash, as Django matches them).
+SECURE_REDIRECT_EXEMPT = [r"^health/?$", r"^metrics/?$"]
+SECURE_HSTS_SECONDS = env.int("CRYPTOHUB_HSTS_SECONDS", default=31_536_000) if CRYPTOHUB_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("CRYPTOHUB_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("CRYPTOHUB_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Pages load only the project's own assets (django-csp). img-src allows data: for the icons
+# Swagger UI's and the admin's stylesheets embed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The nonce only where a page asks for it (the browsable API's code highlighting).
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Login protection (django-axes) ---
+# Failed logins are counted per client IP and per user name (each alone locks); token
+# authentication failures count per IP (cryptohub/authentication.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("CRYPTOHUB_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("CRYPTOHUB_LOGIN_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = "cryptohub.security.lockout_parameters"
+AXES_LOCKOUT_CALLABLE = "cryptohub.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "cryptohub.security.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind the reverse proxy the client IP is the last X-Forwarded-For entry the proxy added.
+CRYPTOHUB_TRUSTED_PROXIES = env.int("CRYPTOHUB_TRUSTED_PROXIES", default=1 if CRYPTOHUB_HTTPS else 0)
+
 # --- REST framework ---
 # Reads are public unless the operator turns it off; every write needs a staff user.
 CRYPTOHUB_PUBLIC_READ = envbool("CRYPTOHUB_PUBLIC_READ", True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "cryptohub.authentication.LockoutTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["cryptohub.permissions.StaffWriteReadConfigurable"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class HealingConfig(AppConfig):
     name = "healing"
     verbose_name = "Healing"
+
+    def ready(self) -> None:
+        from axes.signals import user_locked_out
+
+        from healing.security import on_user_locked_out
+
+        user_locked_out.connect(on_user_locked_out, dispatch_uid="healing.login_lockout_alert")

@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
 WORKERS="${WEB_CONCURRENCY:-$(nproc)}"
 BIN=.venv/bin
+# The secret key: SECRET_KEY from the environment, else the one kept in .secret-key (created owner-only
+# on the first start, reused after; git-ignored). The servers refuse to start without one.
+if [ -z "${SECRET_KEY:-}" ]; then
+  SECRET_KEY="$($BIN/python -m cryptohub.secretkey "${CRYPTOHUB_SECRET_KEY_FILE:-.secret-key}")" || exit 1
+fi
+export SECRET_KEY
 cat <<MSG
 
   cryptohub is starting on http://127.0.0.1:${PORT}

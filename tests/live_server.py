@@ -96,6 +96,8 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "PYTHONPATH": str(REPO_ROOT),
         "DEBUG": "False",
         "LOG_LEVEL": "WARNING",
+        # The test settings' key: server processes refuse to start without one.
+        "SECRET_KEY": settings.SECRET_KEY,
     })
     env.update(extra or {})
     return env

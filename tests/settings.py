@@ -19,5 +19,7 @@ DATABASES["default"] = {
     "CONN_MAX_AGE": 0,
 }
 DEBUG = False
+# cryptohub/settings.py gives the test settings a random key when SECRET_KEY is unset; one per
+# pytest run, handed to the server and worker processes the tests start (tests/live_server.py).
 # The session fixture in tests/conftest.py points REDIS_URL (and the layers using it) at a
 # redis-server it starts on a free loopback port.

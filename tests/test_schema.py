@@ -77,7 +77,11 @@ def test_swagger_ui_loads_from_the_sidecar_not_a_cdn(client, db):
     assert response.status_code == 200
     html = response.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist/" in html
-    assert "/api/schema/" in html
+    # No inline script or style (the CSP allows neither): the init script is a file of its own.
+    assert "<style>" not in html and "<script>" not in html
+    script = client.get("/api/docs/?script=")
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
     assert not re.search(r"cdn\.|unpkg\.com|jsdelivr", html)
     # The assets it points at are really served.
     assets = re.findall(r'(?:src|href)="([^"]*drf_spectacular_sidecar[^"]*)"', html)

@@ -10,6 +10,8 @@ import logging
 
 import redis
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
@@ -45,6 +47,24 @@ def _unknown(slug: str) -> Response:
     return Response({"detail": f"unknown provider {slug!r}", "field": "provider"}, status=status.HTTP_404_NOT_FOUND)
 
 
+class ProviderInputSerializer(serializers.Serializer):
+    provider = serializers.CharField(required=False, max_length=64, help_text="a provider slug; empty = all")
+
+
+class RecoverInputSerializer(serializers.Serializer):
+    provider = serializers.CharField(max_length=64)
+    reason = serializers.CharField(required=False, max_length=MAX_REASON)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
+ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, 503: ErrorSerializer}
+PROVIDER_PARAM = OpenApiParameter("provider", OpenApiTypes.STR, description="only this provider (slug)")
+
+
 def _body(request: Request) -> dict:
     return request.data if isinstance(request.data, dict) else {}
 
@@ -62,6 +82,8 @@ class RuntimeStateView(APIView):
 class HealthStatusView(RuntimeStateView):
     """Per provider: breaker state and reopen time, cool-down, budgets left, success rate, latency."""
 
+    @extend_schema(parameters=[PROVIDER_PARAM], responses={200: inline_serializer(
+        "HealthStatus", {"providers": serializers.ListField(child=serializers.DictField())}), **ERRORS})
     def get(self, request: Request) -> Response:
         slug, bad = _slug_field(request.query_params.get("provider"), required=False)
         if bad:
@@ -76,6 +98,9 @@ class HealthStatusView(RuntimeStateView):
 class HealthCheckView(RuntimeStateView):
     """Probe one provider ({"provider": slug}) or every enabled one ({}) now; feeds the breaker."""
 
+    @extend_schema(request=ProviderInputSerializer, responses={200: inline_serializer("HealthCheckRun", {
+        "results": serializers.ListField(child=serializers.DictField()),
+        "ok": serializers.IntegerField(), "total": serializers.IntegerField()}), **ERRORS})
     def post(self, request: Request) -> Response:
         slug, bad = _slug_field(_body(request).get("provider"), required=False)
         if bad:
@@ -90,6 +115,7 @@ class HealthCheckView(RuntimeStateView):
 class RecoverView(RuntimeStateView):
     """Reset a provider's breaker and cool-down, probe it, and record why and who."""
 
+    @extend_schema(request=RecoverInputSerializer, responses={200: OpenApiTypes.OBJECT, **ERRORS})
     def post(self, request: Request) -> Response:
         body = _body(request)
         slug, bad = _slug_field(body.get("provider"), required=True)
@@ -109,6 +135,7 @@ class RecoverView(RuntimeStateView):
 class DiagnosticsView(RuntimeStateView):
     """A downloadable JSON report: snapshot summary, breakers, budgets, stats, recent recoveries."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: ErrorSerializer})
     def get(self, request: Request) -> HttpResponse:
         report = selfheal.diagnostics()
         response = HttpResponse(json.dumps(report, indent=2), content_type="application/json")
@@ -146,6 +173,8 @@ class RecoveryLogView(ListAPIView):
 class ClearFailuresView(RuntimeStateView):
     """Every breaker, cool-down and failure counter back to zero (staff)."""
 
+    @extend_schema(parameters=[OpenApiParameter("reason", OpenApiTypes.STR, description="why (recorded)")],
+                   responses={200: OpenApiTypes.OBJECT, 503: ErrorSerializer})
     def delete(self, request: Request) -> Response:
         reason = request.query_params.get("reason", "") or _body(request).get("reason", "") or "clear failures"
         return Response(selfheal.clear_failures(actor=_actor(request), reason=str(reason)[:MAX_REASON]))

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from healing.catalogue import snapshot_builder
 from healing.dataplane import requests as data_requests
+from healing.dataplane.headers import SECURITY_HEADERS, secure_send
 from healing.dataplane.params import (  # noqa: F401
     CAPABILITIES,
     MAX_IDS,
@@ -267,6 +268,7 @@ def _render_hit(held: cache.LocalEntry, now: float) -> tuple[list[tuple[bytes, b
     headers = [
         (b"x-cryptohub-source", source), (b"x-cryptohub-cache", b"cache"),
         (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
+        *SECURITY_HEADERS,
     ]
     return headers, body
 
@@ -310,7 +312,8 @@ class DataPlane(Starlette):
                     await send({"type": "http.response.start", "status": 200, "headers": headers})
                     await send({"type": "http.response.body", "body": body})
                     return
-        await super().__call__(scope, receive, send)
+        # Every other answer (errors included) gets the security headers and loses any cookie.
+        await super().__call__(scope, receive, secure_send(send) if scope["type"] == "http" else send)
 
 
 def create_app(

@@ -69,6 +69,7 @@ class RuleKind(models.TextChoices):
     BREAKER_OPEN = "breaker_open", "Breaker opened"
     ERROR_RATE = "error_rate", "Error rate above X % over a window"
     BUDGET_LOW = "budget_low", "Rate-limit budget nearly spent"
+    ADMIN_LOGIN_LOCKOUT = "admin_login_lockout", "Login locked out after repeated failures"
 
 
 class ChannelKind(models.TextChoices):

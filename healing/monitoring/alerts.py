@@ -179,12 +179,31 @@ def _fire_budget_low(rule: AlertRule, ctx: _Context) -> list[Firing]:
     return out
 
 
+def _fire_login_lockout(rule: AlertRule, ctx: _Context) -> list[Firing]:
+    """Every user name and client IP django-axes holds locked right now (failures within the cool-off)."""
+    from axes.models import AccessAttempt
+
+    since = ctx.now - timedelta(hours=float(settings.AXES_COOLOFF_TIME))
+    rows = AccessAttempt.objects.filter(attempt_time__gte=since).values_list(
+        "username", "ip_address", "failures_since_start")
+    by_subject: dict[str, int] = {}
+    for username, ip, failures in rows:
+        if username:
+            by_subject[f"login:user:{username}"] = by_subject.get(f"login:user:{username}", 0) + failures
+        by_subject[f"login:ip:{ip}"] = by_subject.get(f"login:ip:{ip}", 0) + failures
+    limit = settings.AXES_FAILURE_LIMIT
+    return [Firing(subject, f"{subject.split(':', 1)[1].replace(':', ' ')} locked out after {failures} failed "
+                   f"logins (limit {limit})")
+            for subject, failures in sorted(by_subject.items()) if failures >= limit]
+
+
 RULES: dict[str, Callable[[AlertRule, _Context], list[Firing]]] = {
     RuleKind.PROVIDER_DOWN: _fire_provider_down,
     RuleKind.POOL_EMPTY: _fire_pool_empty,
     RuleKind.BREAKER_OPEN: _fire_breaker_open,
     RuleKind.ERROR_RATE: _fire_error_rate,
     RuleKind.BUDGET_LOW: _fire_budget_low,
+    RuleKind.ADMIN_LOGIN_LOCKOUT: _fire_login_lockout,
 }
 
 
@@ -235,8 +254,20 @@ def alerts_evaluate(*, notify: Notifier, now: datetime | None = None) -> EvalRep
     """Evaluate every enabled rule at `now`; open, repeat and resolve alerts; hand deliveries
     to `notify` once each change is committed."""
     now = now or datetime.now(UTC)
+    return _evaluate(AlertRule.objects.filter(enabled=True), notify, now)
+
+
+def lockout_alerts_evaluate(*, notify: Notifier, now: datetime | None = None) -> EvalReport:
+    """Only the login lockout rules: run at once when django-axes locks a login (healing.security)."""
+    rules = AlertRule.objects.filter(enabled=True, kind=RuleKind.ADMIN_LOGIN_LOCKOUT)
+    return _evaluate(rules, notify, now or datetime.now(UTC))
+
+
+def _evaluate(rule_qs, notify: Notifier, now: datetime) -> EvalReport:
     report = EvalReport()
-    rules = list(AlertRule.objects.filter(enabled=True).prefetch_related("channels"))
+    rules = list(rule_qs.prefetch_related("channels"))
+    if not rules:
+        return report
     ctx = _context(rules, now)
     for rule in rules:
         firing = {f.subject: f for f in RULES[rule.kind](rule, ctx)}

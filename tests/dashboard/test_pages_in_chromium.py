@@ -1,6 +1,7 @@
 """The operator's pages in a real headless Chromium against a real server process: the admin
 (login, providers with their key column), Swagger UI rendering from local assets only, and the
-browsable API. Screenshots are kept in artifacts/ for a person to look at."""
+browsable API. Every page is checked for its Content-Security-Policy and for CSP violations Chromium reports.
+Screenshots are kept in artifacts/ for a person to look at."""
 
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,7 +44,11 @@ def page(site):
         context = browser.new_context()
         page = context.new_page()
         page.outside_requests = []
+        page.csp_violations = []
         page.on("request", lambda request: _note_outside(page, request.url))
+        # Chromium reports every blocked script, style, image or connection on the console.
+        page.on("console", lambda message: _note_csp(page, message.text))
+        page.on("pageerror", lambda error: _note_csp(page, str(error)))
         yield page
         browser.close()
 
@@ -54,6 +59,18 @@ def _note_outside(page, url: str) -> None:
         page.outside_requests.append(url)
 
 
+def _note_csp(page, text: str) -> None:
+    if "Content Security Policy" in text or "Content-Security-Policy" in text:
+        page.csp_violations.append(text)
+
+
+def _goto(page, url: str):
+    response = page.goto(url)
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "'unsafe-inline'" not in csp
+    return response
+
+
 def _shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -61,13 +78,13 @@ def _shot(page, name: str) -> Path:
 
 
 def test_admin_login_and_provider_list_show_the_key_variable_never_the_key(site, page):
-    page.goto(site.url + "/admin/login/")
+    _goto(page, site.url + "/admin/login/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", "operator-pw")
     page.click("input[type=submit]")
     page.wait_for_selector("text=Site administration")
 
-    page.goto(site.url + "/admin/providers/provider/")
+    _goto(page, site.url + "/admin/providers/provider/")
     row = page.locator("tr", has_text="coingecko")
     assert row.count() == 1
     assert "PAGE_TEST_KEY ✔" in row.inner_text()
@@ -75,10 +92,11 @@ def test_admin_login_and_provider_list_show_the_key_variable_never_the_key(site,
     assert SECRET not in page.content()
     assert _shot(page, "admin-providers").stat().st_size > 0
     assert page.outside_requests == []
+    assert page.csp_violations == []
 
 
 def test_swagger_ui_renders_the_api_from_local_assets(site, page):
-    page.goto(site.url + "/api/docs/")
+    _goto(page, site.url + "/api/docs/")
     # Operations appear only once the sidecar's JavaScript ran and fetched /api/schema/.
     page.wait_for_selector(".opblock", timeout=30_000)
     text = page.inner_text("body")
@@ -86,11 +104,20 @@ def test_swagger_ui_renders_the_api_from_local_assets(site, page):
     assert "/api/data/price" in text
     assert _shot(page, "swagger-ui").stat().st_size > 0
     assert page.outside_requests == []
+    assert page.csp_violations == []
+
+
+def test_a_csp_violation_would_be_caught(site, page):
+    _goto(page, site.url + "/admin/login/")
+    with pytest.raises(Exception, match="Content Security Policy"):
+        page.add_script_tag(content="document.title = 'inline ran'")
+    assert page.title() != "inline ran"
 
 
 def test_browsable_api_lists_providers_without_keys(site, page):
-    page.goto(site.url + "/api/providers")
+    _goto(page, site.url + "/api/providers")
     body = page.inner_text("body")
     assert "coingecko" in body and "kraken" in body
     assert SECRET not in page.content()
     assert page.outside_requests == []
+    assert page.csp_violations == []

@@ -29,6 +29,7 @@ def worker():
         "CELERY_BROKER_URL": settings.REDIS_URL,
         "CELERY_RESULT_BACKEND": settings.REDIS_URL,
         "CRYPTOHUB_REDIS_PREFIX": settings.CRYPTOHUB_REDIS_PREFIX,
+        "SECRET_KEY": settings.SECRET_KEY,
     }
     celery_bin = Path(sys.executable).with_name("celery")
     process = subprocess.Popen(

@@ -1,0 +1,57 @@
+"""Secrets stay environment variable NAMES: no admin page (changelists and change forms of
+providers and notification channels), no export (stats CSV/JSON, diagnostics, the schema) and no
+log line written meanwhile contains a value set in the environment; the admin shows set/unset."""
+
+import io
+import logging
+
+import pytest
+from django.core.management import call_command
+
+from healing.models.monitoring import ChannelKind, NotificationChannel
+
+KEY_VALUE = "admin-canary-key-5f1c9e7d"
+HOOK_VALUE = "http://127.0.0.1:9/hook-canary-0a9b8c"
+
+
+@pytest.fixture
+def secrets_in_env(monkeypatch, make_provider, admin_client):
+    monkeypatch.setenv("ADMIN_TEST_KEY", KEY_VALUE)
+    monkeypatch.setenv("ADMIN_TEST_HOOK", HOOK_VALUE)
+    provider = make_provider(slug="keyed", api_key_env="ADMIN_TEST_KEY", auth_type="query", auth_param="key")
+    channel = NotificationChannel.objects.create(name="hook", kind=ChannelKind.WEBHOOK, secret_env="ADMIN_TEST_HOOK")
+    return provider, channel
+
+
+def _pages(provider, channel) -> list[str]:
+    return [
+        "/admin/providers/provider/", f"/admin/providers/provider/{provider.pk}/change/",
+        "/admin/healing/notificationchannel/", f"/admin/healing/notificationchannel/{channel.pk}/change/",
+        "/admin/healing/notificationchannel/add/", "/admin/providers/provider/add/",
+        "/api/providers", "/api/providers/keyed", "/api/stats/export?format=csv", "/api/stats/export?format=json",
+        "/api/crypto-hub/diagnostics", "/api/schema/",
+    ]
+
+
+@pytest.mark.django_db
+def test_no_admin_page_export_or_log_line_contains_a_secret_value(secrets_in_env, admin_client, caplog, settings):
+    settings.CRYPTOHUB_NOTIFY_ATTEMPTS = 1
+    provider, channel = secrets_in_env
+    caplog.set_level(logging.DEBUG)
+    seen = {}
+    for path in _pages(provider, channel):
+        response = admin_client.get(path)
+        assert response.status_code == 200, path
+        seen[path] = b"".join(response.streaming_content) if response.streaming else response.content
+    for path, body in seen.items():
+        assert KEY_VALUE.encode() not in body and HOOK_VALUE.encode() not in body, path
+    # The admin says the variable is set, by name.
+    assert b"ADMIN_TEST_KEY" in seen["/admin/providers/provider/"]
+    assert b"ADMIN_TEST_HOOK" in seen[f"/admin/healing/notificationchannel/{channel.pk}/change/"]
+    # A test delivery (it fails: nothing listens) logs and records, but never the URL it used.
+    admin_client.post("/admin/healing/notificationchannel/", {"action": "send_test", "_selected_action": [channel.pk]})
+    out = io.StringIO()
+    call_command("export_stats", "--format", "json", "-o", "-", stdout=out)
+    assert KEY_VALUE not in out.getvalue() and HOOK_VALUE not in out.getvalue()
+    assert caplog.records, "the requests above log something"
+    assert KEY_VALUE not in caplog.text and HOOK_VALUE not in caplog.text
