@@ -56,9 +56,9 @@ clean:
 
 # Mutation testing of the core modules (setup.cfg [mutmut] and [mutate]; scores in MUTATION.md).
 # make mutate [MODULES="pools/strategies.py ..."]   mutmut per module, then the module constants
-# make mutate-changed [BASE=ref]                    only core modules changed against BASE (default:
-#                                                   merge-base with origin/main, else HEAD~1); fails below
-#                                                   a module's recorded score; MUTATE_BUDGET s per module
+# make mutate-changed [BASE=ref]                    only core modules changed (or their tests) against BASE
+#                                                   (default: merge-base with origin/main, else HEAD~1); fails
+#                                                   below a module's recorded score; MUTATE_BUDGET s in all
 MUTATE_BUDGET ?= 300
 .PHONY: mutate mutate-changed
 mutate: deps redis-binary
@@ -67,3 +67,4 @@ mutate: deps redis-binary
 
 mutate-changed: deps redis-binary
 	$(PY) scripts/mutate.py --changed $(BASE) --budget $(MUTATE_BUDGET)
+	$(PY) scripts/mutate_constants.py --changed $(BASE)
