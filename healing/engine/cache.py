@@ -207,9 +207,7 @@ class LocalCache:
 
     async def read(self, r: redis.asyncio.Redis, key: str, version: int, capability: str) -> LocalEntry | None:
         """The entry Redis holds for `key` now (None if none or unreadable)."""
-        if version != self._version:
-            self._items.clear()
-            self._version = version
+        self._at_version(version)
         loop = asyncio.get_running_loop()
         future = self._next.get(key)
         if future is None or future.get_loop() is not loop:
@@ -229,9 +227,7 @@ class LocalCache:
                 held = LocalEntry(raw, Entry.loads(raw), capability)
             except (ValueError, KeyError, TypeError):
                 return None  # an entry from an older format is simply a miss
-            self._items[key] = held
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+            self._hold(key, held)
         self._items.move_to_end(key)
         return held
 
@@ -241,10 +237,18 @@ class LocalCache:
 
     def put(self, key: str, version: int, entry: Entry, capability: str) -> None:
         """Hold `entry`, just written to (or read from) Redis by this process, as its copy of `key`."""
+        self._at_version(version)
+        self._hold(key, LocalEntry(entry.dumps(), entry, capability))
+
+    def _at_version(self, version: int) -> None:
+        """Copies held under another config version are dropped (a pool may have changed)."""
         if version != self._version:
             self._items.clear()
             self._version = version
-        self._items[key] = LocalEntry(entry.dumps(), entry, capability)
+
+    def _hold(self, key: str, held: LocalEntry) -> None:
+        """Keep `held` as the newest copy of `key`, dropping the least recently used past max_entries."""
+        self._items[key] = held
         self._items.move_to_end(key)
         while len(self._items) > self.max_entries:
             self._items.popitem(last=False)
