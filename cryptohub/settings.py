@@ -203,6 +203,9 @@ CRYPTOHUB_TRUSTED_PROXIES = env.int("CRYPTOHUB_TRUSTED_PROXIES", default=1 if CR
 # --- REST framework ---
 # Reads are public unless the operator turns it off; every write needs a staff user.
 CRYPTOHUB_PUBLIC_READ = envbool("CRYPTOHUB_PUBLIC_READ", True)
+# Per-IP limits of anonymous data-plane callers, per request class (read, proxy, sentiment POST):
+# "class=limits string" joined by ","; ";" separates windows inside one class.
+CRYPTOHUB_ANON_LIMITS = env.str("CRYPTOHUB_ANON_LIMITS", default="read=600/minute,proxy=60/minute,sentiment=60/minute")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

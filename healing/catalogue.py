@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from healing.engine.config import MemberConfig, PoolConfig, ProviderConfig, Snapshot
+from healing.engine.snapshot import ClientConfig
 from pools.models import Pool
 from providers.models import Provider
 
@@ -56,7 +57,19 @@ def build_snapshot(version: int = 0) -> Snapshot:
         version=version,
         providers=providers,
         pools={slug: PoolConfig(**{**p, "members": tuple(p["members"])}) for slug, p in pools.items()},
+        clients=_clients(),
     )
+
+
+def _clients() -> dict[str, ClientConfig]:
+    """API clients by key hash: what the data plane's inbound check reads instead of the ORM."""
+    from healing.models import ApiClient
+
+    return {
+        c["key_hash"]: ClientConfig(name=c["name"], enabled=c["enabled"],
+                                    capabilities=frozenset(c["capabilities"] or ()), limits=c["limits"])
+        for c in ApiClient.objects.values("key_hash", "name", "enabled", "capabilities", "limits")
+    }
 
 
 def _build_in_worker_thread(version: int) -> Snapshot:

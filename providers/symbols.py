@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from providers.adapters.base import PermanentError
+from providers.adapters.base import NotFound
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,10 @@ def symbol_for(coin_id: str) -> str | None:
 
 def require_symbol(coin_id: str, *, slug: str) -> str:
     """The ticker symbol of a coin id, for providers that only know symbols; an id outside the
-    map is an unknown symbol there (permanent: retrying or waiting will not help)."""
+    map is an unknown symbol there ("not found": the caller's mistake, never the provider's fault)."""
     symbol = symbol_for(coin_id)
     if symbol is None:
-        raise PermanentError(f"{slug}: unknown symbol for id {coin_id!r}")
+        raise NotFound(f"{slug}: unknown symbol for id {coin_id!r}", field="ids", values=[coin_id])
     return symbol
 
 

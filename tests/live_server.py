@@ -93,6 +93,7 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{db_name}",
         "REDIS_URL": settings.REDIS_URL,
         "CRYPTOHUB_REDIS_PREFIX": settings.CRYPTOHUB_REDIS_PREFIX,
+        "CRYPTOHUB_ANON_LIMITS": settings.CRYPTOHUB_ANON_LIMITS,
         "PYTHONPATH": str(REPO_ROOT),
         "DEBUG": "False",
         "LOG_LEVEL": "WARNING",

@@ -23,3 +23,7 @@ DEBUG = False
 # pytest run, handed to the server and worker processes the tests start (tests/live_server.py).
 # The session fixture in tests/conftest.py points REDIS_URL (and the layers using it) at a
 # redis-server it starts on a free loopback port.
+
+# Many tests send bursts of anonymous requests from 127.0.0.1; the inbound limits have their own
+# tests (tests/healing/dataplane/test_client_keys.py), which set tight limits themselves.
+CRYPTOHUB_ANON_LIMITS = "read=100000/minute,proxy=100000/minute,sentiment=100000/minute"

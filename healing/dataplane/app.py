@@ -34,6 +34,7 @@ from starlette.routing import Route
 from healing.catalogue import snapshot_builder
 from healing.dataplane import requests as data_requests
 from healing.dataplane.headers import SECURITY_HEADERS, secure_send
+from healing.dataplane.inbound import inbound_send
 from healing.dataplane.params import (  # noqa: F401
     CAPABILITIES,
     MAX_IDS,
@@ -43,13 +44,13 @@ from healing.dataplane.params import (  # noqa: F401
     parse_request,
     sentiment_texts,
 )
+from healing.dataplane.failures import failure_answer as _failure
 from healing.dataplane.proxy import ProxyResult, proxy_call
-from healing.engine import cache
+from healing.engine import cache, degraded
 from healing.engine import fetch as engine
 from healing.engine.errors import AllProvidersFailed, UnknownCapability
 from healing.engine.http import make_client
 from healing.engine.snapshot import CHECK_INTERVAL_S, SnapshotHolder
-from providers import symbols
 from providers.measures import iso_seconds
 
 logger = logging.getLogger(__name__)
@@ -62,10 +63,12 @@ MAX_PROXY_REQUEST_BYTES = 256_000
 SHUTDOWN_DRAIN_S = 5.0
 # Largest POST /api/data/sentiment body read, in bytes (100 texts of 1,000 characters, escaped).
 MAX_SENTIMENT_REQUEST_BYTES = 512_000
+# Longest body read, in seconds: a client that stops sending gets a 408, not a held worker.
+BODY_READ_TIMEOUT_S = float(os.environ.get("CRYPTOHUB_BODY_READ_TIMEOUT_S", "10"))
+# Longest query string, in bytes: the longest valid one (50 ids) is well under 2 KB.
+MAX_QUERY_STRING_BYTES = 4096
 # Query strings whose cache key this process remembers for the hit fast path (most kept).
 HOT_QUERIES_MAX = 4096
-# Outcomes of a request that reached a provider and was answered "no such thing".
-_REFUSED_OUTCOMES = frozenset({"permanent", "bad_data"})
 
 
 # --- runtime (per process) -------------------------------------------------------------------
@@ -90,7 +93,8 @@ class Runtime:
 async def open_runtime(
     deps_overrides: Mapping[str, Any] | None = None, check_interval_s: float = CHECK_INTERVAL_S
 ) -> Runtime:
-    r = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    # Short timeouts: a dead Redis must fail fast so degraded mode can answer (engine.degraded).
+    r = redis.asyncio.Redis.from_url(settings.REDIS_URL, **degraded.client_options())
     deps = engine.Deps(
         redis=r, http=make_client(), settings=engine.EngineSettings.from_settings(settings),
         **dict(deps_overrides or {}),
@@ -134,20 +138,6 @@ def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Requ
     return wrapper
 
 
-def _failure(exc: AllProvidersFailed, ids: list[str] | None = None) -> JSONResponse:
-    attempts = [a.as_dict() for a in exc.attempts]
-    called = [a for a in exc.attempts if not a.outcome.startswith("skipped")]
-    unknown = [coin for coin in ids or () if symbols.coin(coin) is None]
-    if unknown and called and all(a.outcome in _REFUSED_OUTCOMES for a in called):
-        # Every provider that was asked refused, and we do not know these ids either: the
-        # caller's mistake (a 400), not an outage.
-        return error(400, f"no provider knows the coin id(s) {', '.join(unknown)}", field="ids", attempts=attempts)
-    body = {
-        "detail": f"no provider could answer {exc.capability}",
-        "attempts": attempts,
-        "suggestions": list(exc.suggestions),
-    }
-    return JSONResponse(body, status_code=503)
 
 
 class FastJSONResponse(JSONResponse):
@@ -175,6 +165,8 @@ async def data_index(request: Request) -> Response:
 @guarded
 async def data(request: Request) -> Response:
     name = request.path_params["capability"]
+    if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
+        return error(414, f"query string longer than {MAX_QUERY_STRING_BYTES} bytes", field="query")
     try:
         req = parse_request(name, request.query_params)
     except UnknownRoute:
@@ -197,7 +189,7 @@ async def data(request: Request) -> Response:
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field)
     except AllProvidersFailed as exc:
-        return _failure(exc, req.params.get("ids") if req.route.name == "price" else None)
+        return _failure(exc, req.params)
     except UnknownCapability as exc:
         if req.provider is not None:
             return error(400, f"provider {req.provider!r} does not serve {req.route.name}", field="provider")
@@ -219,12 +211,21 @@ async def score_sentiment(request: Request) -> Response:
 
 
 async def _read_json(request: Request, limit: int = MAX_PROXY_REQUEST_BYTES) -> Any:
+    # Refused before a byte is read: answering mid-upload is what a client sees as a reset.
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ParamError("body", f"request body larger than {limit} bytes", status=413)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ParamError("body", f"request body larger than {limit} bytes", status=413)
-        chunks.append(chunk)
+    try:
+        # A slow or truncated body must not hold a worker: the whole read has one deadline.
+        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ParamError("body", f"request body larger than {limit} bytes", status=413)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ParamError("body", f"request body not received within {BODY_READ_TIMEOUT_S:g} s", status=408) from None
     try:
         return json.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError):
@@ -252,7 +253,9 @@ async def last_resort(request: Request, exc: Exception) -> Response:
     return error(503, "temporarily unable to answer; the server log has the details")
 
 
-def _render_hit(held: cache.LocalEntry, now: float) -> tuple[list[tuple[bytes, bytes]], bytes]:
+def _render_hit(
+    held: cache.LocalEntry, now: float, down: bool = False
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """Headers and body of a cache hit, byte for byte what `_answer` would send for it.
 
     Everything but `age_s` is encoded once per held entry; a hit is then a concatenation.
@@ -265,7 +268,12 @@ def _render_hit(held: cache.LocalEntry, now: float) -> tuple[list[tuple[bytes, b
         held.rendered = (head, tail, entry.source.encode("latin-1"))
     head, tail, source = held.rendered
     body = head + repr(round(held.entry.age(now), 2)).encode() + tail
-    headers = [
+    extra: list[tuple[bytes, bytes]] = []
+    if down:
+        # Served from this process's copy while Redis is unreachable: say so in meta and a header.
+        body = body[:-2] + b',"degraded":"redis"}}'
+        extra.append((degraded.DEGRADED_HEADER, degraded.DEGRADED_REDIS.encode()))
+    headers = [*extra,
         (b"x-cryptohub-source", source), (b"x-cryptohub-cache", b"cache"),
         (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
         *SECURITY_HEADERS,
@@ -295,6 +303,11 @@ class DataPlane(Starlette):
         hot[(scope["path"], scope.get("query_string", b""))] = (capability, key)
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - the ASGI signature
+        if scope["type"] == "http":
+            # The inbound check (keys, limits) runs here, once, for the fast path and Starlette alike.
+            send = await inbound_send(self.state.runtime, scope, send)
+            if send is None:
+                return
         if scope["type"] == "http" and scope["method"] == "GET":
             memo = self.hot_queries.get((scope["path"], scope.get("query_string", b"")))
             runtime = self.state.runtime if memo is not None else None
@@ -308,7 +321,7 @@ class DataPlane(Starlette):
                 else:
                     held = await engine.local_hit(memo[0], memo[1], snapshot.version, runtime.deps)
                 if held is not None:
-                    headers, body = _render_hit(held, runtime.deps.clock())
+                    headers, body = _render_hit(held, runtime.deps.clock(), runtime.deps.health.down)
                     await send({"type": "http.response.start", "status": 200, "headers": headers})
                     await send({"type": "http.response.body", "body": body})
                     return

@@ -235,6 +235,10 @@ class LocalCache:
         """Whether this process holds a copy of `key` (under config `version`) from an earlier read."""
         return version == self._version and key in self._items
 
+    def peek(self, key: str, version: int) -> LocalEntry | None:
+        """The copy held for `key` without asking Redis (degraded mode only: Redis is down)."""
+        return self._items.get(key) if version == self._version else None
+
     def put(self, key: str, version: int, entry: Entry, capability: str) -> None:
         """Hold `entry`, just written to (or read from) Redis by this process, as its copy of `key`."""
         self._at_version(version)
@@ -296,6 +300,7 @@ class CacheCounters:
         self._monotonic = monotonic
         self._flush_s = flush_s
         self._last_flush = float("-inf")
+        self._failing = False  # warn once per run of failed flushes (a Redis outage), not per flush
 
     def add(self, kind: str, capability: str) -> bool:
         """Count one event; True when a flush is due (the caller schedules it)."""
@@ -317,6 +322,8 @@ class CacheCounters:
             for name, n in batch.items():
                 pipe.hincrby(counters_key(), name, n)
             await pipe.execute()
+            self._failing = False
         except Exception as exc:  # noqa: BLE001 - counters are best effort, never a request failure
             self._pending.update(batch)
-            logger.warning("cache counters not flushed (%s); kept for the next flush", exc.__class__.__name__)
+            was_failing, self._failing = self._failing, True
+            (logger.debug if was_failing else logger.warning)("cache counters not flushed (%s); kept for the next flush", exc.__class__.__name__)

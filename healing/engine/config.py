@@ -65,6 +65,8 @@ class Snapshot:
     version: int
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     pools: dict[str, PoolConfig] = field(default_factory=dict)
+    # API clients by key hash (healing.engine.snapshot.ClientConfig), for the inbound check.
+    clients: dict = field(default_factory=dict)
 
     def pool_for(self, capability: str) -> PoolConfig | None:
         """The pool named after the capability, else the first enabled pool serving it."""

@@ -22,6 +22,7 @@ import redis.asyncio
 
 from healing.engine import cache
 from healing.engine.breaker import OrderedBreakers
+from healing.engine.degraded import RedisHealth
 from healing.engine.ratelimit import Budget
 
 # Fresh TTL per capability in seconds (settings.CRYPTOHUB_FRESH_TTL overrides any of them).
@@ -101,6 +102,11 @@ class Deps:
     @functools.cached_property
     def budget(self) -> Budget:
         return Budget(self.redis, clock=self.clock, guard_s=self.settings.rate_limit_guard_s)
+
+    @functools.cached_property
+    def health(self) -> RedisHealth:
+        """Whether this process sees Redis as down (healing.engine.degraded; one per process)."""
+        return RedisHealth()
 
     @functools.cached_property
     def local(self) -> cache.LocalCache:

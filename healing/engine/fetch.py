@@ -32,6 +32,7 @@ from healing.engine.background import drain_background, spawn
 from healing.engine.candidates import OrderPlan, adapter_for, plan_order, providers_of, raw_candidate
 from healing.engine.chain import Exhausted
 from healing.engine.config import ProviderConfig, Snapshot
+from healing.engine.degraded import REDIS_DOWN
 from healing.engine.deps import TTL_FROM, Deps, EngineSettings
 from healing.engine.errors import AllProvidersFailed, Attempt, UnknownCapability
 from healing.engine.flight import SERVED_CACHE, SERVED_CONSENSUS, SERVED_LIVE, SERVED_STALE, Flight, fly, live
@@ -99,9 +100,17 @@ async def local_hit(capability: str, key: str, version: int, deps: Deps) -> cach
     """The entry for `key` if it is fresh now (counted as a cache hit), else None (nothing counted).
 
     The data plane's fast path calls this with a key it memoized for the query string; anything
-    but a fresh hit then takes the full path through `fetch_capability`.
+    but a fresh hit then takes the full path through `fetch_capability`. While Redis is down
+    (`deps.health.down`) the process's own copy is answered instead, and the caller marks it.
     """
-    held = await deps.local.read(deps.redis, key, version, capability)
+    if not deps.health.may_try():
+        return deps.local.peek(key, version)  # Redis down: the in-process copy, whatever its age
+    try:
+        held = await deps.local.read(deps.redis, key, version, capability)
+    except REDIS_DOWN as exc:
+        deps.health.failed(exc)
+        return deps.local.peek(key, version)
+    deps.health.ok()
     if held is None or held.entry.freshness(deps.clock(), deps.settings.fresh_ttl(capability), 0) != cache.FRESH:
         return None
     _count(deps, cache.HIT, capability)

@@ -97,7 +97,9 @@ class Ledger:
             return
         # Stats and usage share one round trip; the breaker's compare-and-set runs beside it.
         pipe = deps.redis.pipeline(transaction=False)
-        stats.queue_record(pipe, cfg.slug, outcome, ms, now)
+        if outcome != Outcome.NOT_FOUND.value:
+            # "Not found" is the caller's mistake: the provider answered, so it is no error of its.
+            stats.queue_record(pipe, cfg.slug, outcome, ms, now)
         pool_state.queue_record_use(pipe, cfg.slug, None, now)
         writes = [pipe.execute()]
         if ok or counts_against_breaker(outcome):

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import redis
 import redis.asyncio
@@ -31,6 +32,16 @@ RETRY_AFTER_ERROR_S = 2.0
 async def read_config_version(r: redis.asyncio.Redis) -> int:
     raw = await r.get(rkey(CONFIG_VERSION_KEY))
     return int(raw) if raw is not None else 0
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """One API client as the data plane sees it (healing.models.ApiClient without the ORM)."""
+
+    name: str
+    enabled: bool = True
+    capabilities: frozenset[str] = frozenset()  # empty: every capability
+    limits: str = ""
 
 
 Builder = Callable[[int], Awaitable[Snapshot]]

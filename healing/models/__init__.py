@@ -1,5 +1,6 @@
 """The healing app's models (Django loads `healing.models`): recovery history and monitoring."""
 
+from .clients import ApiClient
 from .monitoring import (
     Alert,
     AlertDelivery,
@@ -16,6 +17,6 @@ from .monitoring import (
 from .recovery import RecoveryAction, RecoveryLog
 
 __all__ = [
-    "Alert", "AlertDelivery", "AlertRule", "AlertState", "ChannelKind", "HealthCheck", "MaintenanceWindow",
+    "ApiClient", "Alert", "AlertDelivery", "AlertRule", "AlertState", "ChannelKind", "HealthCheck", "MaintenanceWindow",
     "NotificationChannel", "RecoveryAction", "RecoveryLog", "RuleKind", "Severity", "StatsRollup",
 ]

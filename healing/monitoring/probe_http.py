@@ -57,8 +57,8 @@ def make_session(*, timeout_s: float) -> aiohttp.ClientSession:
 async def exchange(
     session: aiohttp.ClientSession, method: str, url: str, *, params: Any, headers: Any, json_body: Any,
     timeout_s: float, allowed_prefix: str,
-) -> tuple[int, bytes]:
-    """One health exchange (plus at most one same-origin redirect, as healing.engine.http.send), body capped."""
+) -> tuple[int, bytes, str | None]:
+    """One health exchange (status, body, Retry-After) (plus at most one same-origin redirect, as healing.engine.http.send), body capped."""
     timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(http.CONNECT_TIMEOUT_S, timeout_s))
     redirects = 0
     while True:
@@ -82,4 +82,4 @@ async def exchange(
                 if size > MAX_PROBE_BODY_BYTES:
                     raise http.BodyTooLarge(f"body exceeds {MAX_PROBE_BODY_BYTES} bytes")
                 chunks.append(chunk)
-            return response.status, b"".join(chunks)
+            return response.status, b"".join(chunks), response.headers.get("Retry-After")

@@ -26,8 +26,9 @@ import aiohttp
 import redis.asyncio
 from redis.exceptions import RedisError, WatchError
 
-from healing.engine import breaker, http
+from healing.engine import breaker, http, ratelimit
 from healing.engine.config import ProviderConfig
+from healing.monitoring import probe_gate
 from healing.monitoring.probe_http import MAX_PROBE_BODY_BYTES, exchange, make_session
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class ProbeResult:
     latency_ms: float | None = None
     error_class: str = ""
     message: str = ""
+    retry_after_s: float | None = None  # a 429's Retry-After: the cool-down it asks for
 
     @property
     def counts_for_breaker(self) -> bool:
@@ -84,6 +86,10 @@ class ProbeResult:
 
 
 def probe_url(cfg: ProviderConfig) -> str:
+    """The health path, or without one the provider's cheapest real call: its base URL itself
+    (an RSS feed's URL is the feed; a JSON-RPC node takes health_method/health_body there)."""
+    if not cfg.health_path:
+        return cfg.base_url
     return cfg.base_url.rstrip("/") + "/" + cfg.health_path.lstrip("/")
 
 
@@ -146,9 +152,10 @@ async def probe_one(
     started = clock()
     t0 = time.perf_counter()
     status: int | None = None
+    retry_after: str | None = None
     try:
         async with asyncio.timeout(timeout_s):
-            status, body = await exchange(
+            status, body, retry_after = await exchange(
                 session, method, probe_url(cfg), params=params or None, headers=headers or None,
                 json_body=json_body, timeout_s=timeout_s, allowed_prefix=cfg.base_url,
             )
@@ -167,8 +174,9 @@ async def probe_one(
         # The class name only: a transport error's text can include the URL, and with it a key.
         ok, error_class, message = False, ERR_CONNECT, exc.__class__.__name__
     latency_ms = round((time.perf_counter() - t0) * 1000, 1)
+    wait = ratelimit.parse_retry_after(retry_after, clock()) if error_class == ERR_RATE_LIMITED else None
     return ProbeResult(cfg.slug, started, ok=ok, status_code=status, latency_ms=latency_ms,
-                       error_class=error_class, message=message)
+                       error_class=error_class, message=message, retry_after_s=wait)
 
 
 async def probe_many(
@@ -334,13 +342,45 @@ async def run_probe_cycle(
     on_result: Callable[[ProbeResult], None] | None = None,
 ) -> list[ProbeResult]:
     """One sweep's I/O: probe everything, then feed the breaker. Owns its session for this loop."""
-    size = in_flight_cap(max(1, min(concurrency, len(configs))))
-    async with make_session(timeout_s=timeout_s) as session:
-        results = await probe_many(configs, session=session, concurrency=size, timeout_s=timeout_s,
-                                   clock=clock, on_result=on_result)
     r = redis.asyncio.Redis.from_url(redis_url)
     try:
-        await feed_breaker(configs, results, redis_async=r, clock=clock)
+        budget = ratelimit.Budget(r, clock=clock)
+        gated = await _gate(configs, budget, clock)
+        admitted = [cfg for cfg in configs if cfg.slug not in gated]
+        probed: list[ProbeResult] = []
+        if admitted:
+            size = in_flight_cap(max(1, min(concurrency, len(admitted))))
+            async with make_session(timeout_s=timeout_s) as session:
+                probed = await probe_many(admitted, session=session, concurrency=size, timeout_s=timeout_s,
+                                          clock=clock, on_result=on_result)
+        by_slug = {cfg.slug: cfg for cfg in admitted}
+        for result in probed:
+            await probe_gate.after_probe(by_slug[result.slug], budget, retry_after_s=result.retry_after_s,
+                                         rate_limited=result.error_class == ERR_RATE_LIMITED)
+        await feed_breaker(admitted, probed, redis_async=r, clock=clock)
     finally:
         await r.aclose()
-    return results
+    done = {res.slug: res for res in probed}
+    return [done.get(cfg.slug) or gated[cfg.slug] for cfg in configs]
+
+
+async def _gate(configs: Sequence[ProviderConfig], budget: ratelimit.Budget,
+                clock: Callable[[], float]) -> dict[str, ProbeResult]:
+    """The probes that may not go now (cool-down, interval, budget), as skipped results.
+
+    Without Redis no budget can be checked: the probe goes (a sweep is a few calls per
+    provider per interval) rather than the whole sweep failing.
+    """
+    skipped: dict[str, ProbeResult] = {}
+    for cfg in configs:
+        if cfg.key_required and not cfg.api_key():
+            continue  # probe_one records it as skipped_no_key without a call
+        try:
+            refused = await probe_gate.admit(cfg, budget, clock)
+        except RedisError as exc:
+            logger.warning("probe budget not checked for %s: %s", cfg.slug, exc.__class__.__name__)
+            continue
+        if refused is not None:
+            skipped[cfg.slug] = ProbeResult(cfg.slug, clock(), ok=False, skipped=True, error_class=refused[0],
+                                            message=refused[1])
+    return skipped

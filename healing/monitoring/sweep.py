@@ -47,8 +47,9 @@ def _utcnow() -> datetime:
 
 
 def sweep_configs(*, slugs: Iterable[str] | None = None, category: str | None = None) -> list[ProviderConfig]:
-    """Enabled providers with a health path, as plain configs (one query)."""
-    qs = Provider.objects.enabled().exclude(health_path="")
+    """Enabled providers as plain configs (one query). One without a health path is probed at
+    its base URL (an RSS feed, a JSON-RPC node with its health_method/health_body)."""
+    qs = Provider.objects.enabled()
     if slugs:
         qs = qs.filter(slug__in=list(slugs))
     if category:

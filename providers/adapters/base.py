@@ -27,6 +27,9 @@ class Outcome(str, Enum):
     RATE_LIMITED = "rate_limited"  # 429, 418, provider-specific bodies: cool down until Retry-After
     PERMANENT = "permanent"  # 400/401/403/404, unknown symbol: no retry, next provider
     BAD_DATA = "bad_data"  # unparseable, failed validation, error inside HTTP 200
+    # The thing asked for does not exist (unknown coin id, protocol, chain): the caller's
+    # mistake, so it never feeds a breaker; the next provider may still know it.
+    NOT_FOUND = "not_found"
 
     @property
     def counts_against_breaker(self) -> bool:
@@ -55,6 +58,17 @@ class PermanentError(AdapterError):
 
 class RateLimitedError(AdapterError):
     outcome = Outcome.RATE_LIMITED
+
+
+class NotFound(AdapterError):
+    """The provider says the requested thing does not exist; `field` and `values` name it."""
+
+    outcome = Outcome.NOT_FOUND
+
+    def __init__(self, message: str, *, field: str, values: list[str]):
+        super().__init__(message)
+        self.field = field
+        self.values = list(values)
 
 
 class UnsupportedCapability(PermanentError):

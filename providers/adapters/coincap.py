@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
+from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.schemas import iso_from_epoch, make_market_row, make_quote, number
 
 # CoinCap quotes assets in USD only; converting would need a second call to /rates.
@@ -31,7 +31,7 @@ class CoinCap(Adapter):
     def _coincap_id(self, coin_id: str) -> str:
         coin = symbols.coin(coin_id)
         if coin is None:
-            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+            raise NotFound(f"{self.slug}: unknown symbol for id {coin_id!r}", field="ids", values=[coin_id])
         return coin.coincap
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:

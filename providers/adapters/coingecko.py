@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
+from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.schemas import (
     TrendingCoin,
     check_row_times,
@@ -102,10 +102,18 @@ class CoinGecko(Adapter):
             raise BadData(f"{self.slug}: expected an object keyed by coin id")
         vs = params["vs"]
         quotes = []
+        # Unknown ids are simply absent (the answer is {} when none is known): "not found", the
+        # caller's mistake, not bad data. Some known: the known ones are the answer.
+        if any(not isinstance(value, Mapping) for value in payload.values()):
+            raise BadData(f"{self.slug}: expected an object of objects keyed by coin id")
+        missing = [coin_id for coin_id in params["ids"] if not isinstance(payload.get(coin_id), Mapping)]
+        if len(missing) == len(params["ids"]):
+            raise NotFound(f"{self.slug}: unknown coin id(s) {', '.join(missing)}", field="ids", values=missing)
         for coin_id in params["ids"]:
             item = payload.get(coin_id)
-            # Unknown ids are simply absent (often with an empty object) rather than an error.
-            if not isinstance(item, Mapping) or vs not in item:
+            if coin_id in missing:
+                continue
+            if vs not in item:
                 raise BadData(f"{self.slug}: no {vs} price for {coin_id}")
             quote = make_quote(
                 slug=self.slug,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, AdapterError, BadData, NotFound, PermanentError, RequestSpec
 from providers.schemas import (
     TrendingCoin,
     check_row_times,
@@ -54,7 +54,7 @@ class CoinPaprika(Adapter):
     def _paprika_id(self, coin_id: str) -> str:
         coin = symbols.coin(coin_id)
         if coin is None:
-            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+            raise NotFound(f"{self.slug}: unknown symbol for id {coin_id!r}", field="ids", values=[coin_id])
         return coin.paprika
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, AdapterError, BadData, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, AdapterError, BadData, NotFound, PermanentError, RequestSpec
 from providers.schemas import make_tvl_chain, make_tvl_protocol
 
 # chainTvls also holds these categories, bare ("staking") or as a suffix ("Ethereum-borrowed");
@@ -61,6 +61,8 @@ class DefiLlama(Adapter):
         if not isinstance(payload, list):
             raise BadData(f"{self.slug}: expected an array")
         items = [item for item in payload if isinstance(item, Mapping)]
+        if not items:  # an empty or shapeless list says nothing about what exists
+            raise BadData(f"{self.slug}: expected an array of objects")
         if params.get("protocol"):
             return {"protocols": [self._protocol(params, items)], "chains": []}
         return {"protocols": [], "chains": self._chains(params, items)}
@@ -68,7 +70,8 @@ class DefiLlama(Adapter):
     def _protocol(self, params: Mapping[str, Any], items: list[Mapping]) -> dict:
         item = _find(items, params["protocol"], "slug", "name")
         if item is None:
-            raise PermanentError(f"{self.slug}: unknown protocol {params['protocol']!r}")
+            raise NotFound(f"{self.slug}: unknown protocol {params['protocol']!r}", field="protocol",
+                           values=[str(params["protocol"])])
         per_chain = plain_chain_tvls(item.get("chainTvls"))
         tvl = item.get("tvl")
         chain = params.get("chain")
@@ -95,7 +98,8 @@ class DefiLlama(Adapter):
         if params.get("chain"):
             item = _find(items, params["chain"], "name", "gecko_id")
             if item is None:
-                raise PermanentError(f"{self.slug}: unknown chain {params['chain']!r}")
+                raise NotFound(f"{self.slug}: unknown chain {params['chain']!r}", field="chain",
+                               values=[str(params["chain"])])
             items = [item]
         if not items:
             raise BadData(f"{self.slug}: empty chain list")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import symbols
-from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
+from providers.adapters.base import Adapter, BadData, NotFound, Outcome, ProviderError, RequestSpec
 from providers.schemas import make_quote, number
 
 
@@ -23,7 +23,7 @@ class Kraken(Adapter):
     def _pair(self, coin_id: str, vs: str) -> tuple[str, str]:
         """(altname sent in the request, key used in the answer), e.g. ("XBTUSD", "XXBTZUSD")."""
         if not symbols.kraken_listed(coin_id):
-            raise PermanentError(f"{self.slug}: unknown symbol for id {coin_id!r}")
+            raise NotFound(f"{self.slug}: unknown symbol for id {coin_id!r}", field="ids", values=[coin_id])
         base = symbols.kraken_asset(symbols.symbol_for(coin_id))
         quote = symbols.kraken_asset(vs)
         return base + quote, symbols.kraken_result_key(base, quote)

@@ -4,7 +4,7 @@ test_adapters_gas_news.py."""
 
 import pytest
 
-from providers.adapters.base import AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import NotFound, AdapterError, BadData, Outcome, PermanentError, RequestSpec
 from providers.models import Capability
 from providers.registry import ADAPTERS
 from providers.schemas import MarketRow, Quote
@@ -127,7 +127,7 @@ def test_coinlore_golden_global():
 
 @pytest.mark.parametrize("slug", ["kucoin", "bitfinex", "okx", "coinlore"])
 def test_unknown_id_is_permanent_before_any_request(slug):
-    with pytest.raises(PermanentError):
+    with pytest.raises((NotFound, PermanentError)):
         adapter(slug).build_request("price", {"ids": ["not-a-coin"], "vs": "usd"})
 
 
@@ -299,11 +299,11 @@ def test_defillama_golden_chains_sorted_by_tvl():
 
 
 def test_defillama_unknown_protocol_or_chain_is_permanent():
-    with pytest.raises(PermanentError, match="nope"):
+    with pytest.raises(NotFound, match="nope"):
         adapter("defillama").parse("tvl", {"protocol": "nope"}, load("defillama", "protocols"))
     with pytest.raises(PermanentError, match="Solana"):
         adapter("defillama").parse("tvl", {"protocol": "aave-v3", "chain": "Solana"}, load("defillama", "protocols"))
-    with pytest.raises(PermanentError, match="Atlantis"):
+    with pytest.raises(NotFound, match="Atlantis"):
         adapter("defillama").parse("tvl", {"chain": "Atlantis"}, load("defillama", "v2_chains"))
 
 

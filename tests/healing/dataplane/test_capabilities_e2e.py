@@ -127,9 +127,6 @@ async def test_a_gas_request_never_asks_a_provider_without_that_chain(catalogue,
     assert fake_upstream.calls("etherscan") == fake_upstream.calls("publicnode_eth") == 0
 
 
-# --- consensus ------------------------------------------------------------------------------------
-
-
 async def test_consensus_flags_a_lying_provider_and_counts_it_as_bad_data(catalogue, fake_upstream, client,
                                                                          redis_client, clock):
     fake_upstream.set_price("coinpaprika", "bitcoin", "usd", 125_000.0)
@@ -203,9 +200,6 @@ async def test_consensus_with_nobody_answering_is_a_503(catalogue, fake_upstream
     response = await client.get("/api/data/gas?chain=bitcoin&consensus=2")
     assert response.status_code == 503
     assert {a["provider"] for a in response.json()["attempts"]} == {"mempool_space", "blockchair"}
-
-
-# --- news: odd encodings and missing fields, all the way through ----------------------------------------
 
 
 async def test_an_iso_8859_1_feed_with_html_and_tracking_links_comes_out_clean(catalogue, client):
@@ -337,12 +331,16 @@ async def test_bad_parameters_are_a_400_naming_them(catalogue, fake_upstream, cl
     assert fake_upstream.calls() == 0
 
 
-async def test_an_unknown_coin_id_is_a_400_after_every_provider_refused_it(catalogue, fake_upstream, client):
-    response = await client.get("/api/data/price?ids=notarealcoin")
-    assert response.status_code == 400, response.text
-    assert response.json()["field"] == "ids"
-    assert "notarealcoin" in response.json()["detail"]
-    assert response.json()["attempts"]
+async def test_unknown_ids_are_404s_naming_them_and_never_open_a_breaker(catalogue, fake_upstream, client, clock):
+    body = (await client.get("/api/data/price?ids=bitcoinn")).json()
+    assert (body["field"], body["values"], body["close_matches"]["bitcoinn"][0]) == ("ids", ["bitcoinn"], "bitcoin")
+    for n in range(1000):  # distinct ids: no cache or coalescing absorbs them
+        assert (await client.get(f"/api/data/price?ids=notacoin{n}")).status_code == 404
+    assert fake_upstream.calls("coingecko") >= 1000
+    async with breakers(clock) as store:
+        states = await store.states(["coingecko", "coinpaprika", "coincap"])
+    assert all((s.state, s.consecutive_failures, s.window_failures) == ("closed", 0, 0) for s in states.values())
+    assert (await client.get("/api/data/price?ids=bitcoin")).json()["meta"]["source"] == "coingecko"
 
 
 async def test_unknown_capability_is_a_404_with_the_list(catalogue, client):

@@ -32,10 +32,11 @@ def catalogue(make_provider):
     return pool
 
 
-def test_build_snapshot_reads_the_catalogue_in_two_queries(catalogue):
+def test_build_snapshot_reads_the_catalogue_in_three_queries(catalogue):
+    # Providers, pools with their members, and API clients: never one query per row.
     with CaptureQueriesContext(connection) as queries:
         snapshot = build_snapshot(7)
-    assert len(queries) == 2
+    assert len(queries) == 3
     assert snapshot.version == 7
     assert sorted(snapshot.providers) == ["coingecko", "coinpaprika", "muted", "offline"]
     cg = snapshot.providers["coingecko"]

@@ -36,13 +36,14 @@ def test_sweep_writes_one_row_per_enabled_provider_sharing_the_sweep_time(loopba
 
     report = monitoring.sweep_run()
 
-    assert (report.up, report.down, report.skipped, report.locked_out) == (1, 1, 0, False)
+    # "nopath" is probed too: without a health_path, at its base URL (its cheapest real call).
+    assert (report.up, report.down, report.skipped, report.locked_out) == (2, 1, 0, False)
     rows = {c.provider.slug: c for c in HealthCheck.objects.select_related("provider")}
-    assert sorted(rows) == ["alpha", "beta"]
+    assert sorted(rows) == ["alpha", "beta", "nopath"]
     assert (rows["alpha"].ok, rows["alpha"].status_code, rows["alpha"].streak) == (True, 200, 1)
     assert (rows["beta"].ok, rows["beta"].status_code, rows["beta"].error_class) == (False, 503, "server_error")
     assert rows["alpha"].checked_at == rows["beta"].checked_at == report.started_at
-    assert len(loopback.requests) == 2
+    assert len(loopback.requests) == 3
 
 
 @pytest.mark.django_db
