@@ -5,6 +5,7 @@
     .venv/bin/python -m bench --only f         # cache-hit throughput of every capability (issue 4)
     .venv/bin/python -m bench --all            # the data plane, then bench/sweep.py
     .venv/bin/python -m bench --sweep          # only bench/sweep.py
+    .venv/bin/python -m bench --client-keys    # only bench/client_keys.py (hits with a key vs anonymous)
 
 The cache-hit figure uses `wrk` when it is on PATH (Debian: apt-get install wrk, or pass
 --install-wrk), else a Python load generator on raw asyncio sockets; the table says which.
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("--all", action="store_true", help="also run the health-sweep benchmark (bench/sweep.py)")
     p.add_argument("--sweep", action="store_true", help="run only the health-sweep benchmark")
+    p.add_argument("--client-keys", action="store_true",
+                   help="run only the client-key benchmark (bench/client_keys.py, its defaults)")
     p.add_argument("--only", default=d.only, help="figures to run, e.g. 'ab' (default: abcdef)")
     p.add_argument("--duration", type=float, default=d.duration_s, help="seconds per throughput run (a)")
     p.add_argument("--warmup", type=float, default=d.warmup_s, help="warm-up seconds before each throughput run")
@@ -102,12 +105,13 @@ def _print_table(rows: list[Row], flags: dict[str, str], started: float, load_be
             print(f"  {line}")
 
 
-def _run_sweep() -> int:
-    process = subprocess.Popen([sys.executable, "-m", "bench.sweep"], cwd=ROOT)
+def _run_module(module: str = "bench.sweep") -> int:
+    # Its own process: each benchmark sets Django up on its own world's database.
+    process = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT)
     try:
         return process.wait()
     except BaseException:
-        # Ctrl-C lets bench/sweep.py run its own clean-up (its redis-server and loopback server).
+        # Ctrl-C lets the benchmark run its own clean-up (its redis-server and servers).
         process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=SWEEP_STOP_TIMEOUT_S)
@@ -123,6 +127,8 @@ def main() -> int:
     args = _parser().parse_args()
     if args.install_wrk and not _load.wrk_path():
         subprocess.run([str(ROOT / "scripts" / "apt-install.sh"), "wrk"], check=False)
+    if args.client_keys:
+        return _run_module("bench.client_keys")
     if not args.sweep:
         opts = Options(duration_s=args.duration, warmup_s=args.warmup, rounds=args.rounds,
                        connections=args.connections, loadgen=args.loadgen, loadgen_processes=args.loadgen_processes,
@@ -137,7 +143,7 @@ def main() -> int:
         _print_table(rows, info, started, load_before)
     if args.sweep or args.all:
         print(flush=True)
-        return _run_sweep()
+        return _run_module()
     return 0
 
 

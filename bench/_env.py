@@ -22,7 +22,7 @@ from typing import Any
 
 from tests.fake_upstream import FakeUpstream
 from tests.live_server import LiveServer, uvicorn_command
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer, RestartableRedis, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_MODULE = "bench.settings"
@@ -85,10 +85,12 @@ class Server(LiveServer):
 class World:
     """Everything the data-plane benchmark runs against; see the module docstring."""
 
-    def __init__(self, *, workers: int = 2) -> None:
+    def __init__(self, *, workers: int = 2, restartable_redis: bool = False) -> None:
         self.workers = workers
+        # bench/redis_outage.py stops and starts the world's Redis under load.
+        self.restartable_redis = restartable_redis
         self._tmp: tempfile.TemporaryDirectory | None = None
-        self.redis: RedisServer | None = None
+        self.redis: RedisServer | RestartableRedis | None = None
         self.upstream: BenchUpstream | None = None
         self.cryptohub: Server | None = None
         self.hello: Server | None = None
@@ -108,7 +110,11 @@ class World:
     def _start(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="cryptohub-bench-")
         tmp = Path(self._tmp.name)
-        self.redis = RedisServer()
+        if self.restartable_redis:
+            self.redis = RestartableRedis()
+            self.redis.start()
+        else:
+            self.redis = RedisServer()
         self.env = {
             "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
             "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
@@ -119,6 +125,8 @@ class World:
             "PYTHONPATH": str(REPO_ROOT),
             # A throwaway key per run: servers refuse to start without one.
             "SECRET_KEY": secrets.token_urlsafe(50),
+            # Each server process takes 1/workers of every provider budget while Redis is down.
+            "CRYPTOHUB_PROCESS_COUNT": str(self.workers),
         }
         # This process writes the catalogue through the ORM, so its signals bump the config
         # version in the benchmark's Redis, exactly as an admin save would.
@@ -208,7 +216,7 @@ class World:
         for part in (self.hello, self.cryptohub, self.upstream, self.redis):
             if part is not None:
                 try:
-                    part.stop()
+                    getattr(part, "close", part.stop)()  # a restartable Redis also removes its dir
                 except Exception as exc:  # noqa: BLE001 - keep tearing the rest down
                     print(f"warning: could not stop {part!r}: {exc}", file=sys.stderr)
         self.hello = self.cryptohub = self.upstream = self.redis = None

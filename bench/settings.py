@@ -6,6 +6,8 @@ background refresh too. Everything else (hedge floor, deadline, breaker and limi
 stays as shipped.
 """
 
+import os
+
 from cryptohub.settings import *  # noqa: F403
 from cryptohub.settings import CRYPTOHUB_FRESH_TTL, env
 
@@ -18,3 +20,8 @@ CRYPTOHUB_FRESH_TTL = {
     **{capability: BENCH_FRESH_TTL_S for capability in CRYPTOHUB_FRESH_TTL if capability != "raw"},
     "price": env.float("BENCH_PRICE_TTL_S", default=BENCH_FRESH_TTL_S),
 }
+
+# Every load generator here is one IP: the figures measure the gateway, not its per-IP limit for
+# anonymous callers (bench/client_keys.py sets its own).
+if "CRYPTOHUB_ANON_LIMITS" not in os.environ:
+    CRYPTOHUB_ANON_LIMITS = "read=1000000000/minute,proxy=1000000000/minute,sentiment=1000000000/minute"

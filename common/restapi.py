@@ -1,4 +1,5 @@
-"""What every app's REST API shares: service calls mapped to API errors, and slash-optional routes."""
+"""What every app's REST API shares: service calls mapped to API errors, the OpenAPI description
+of those errors (`error_responses`), and slash-optional routes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import URLPattern, path
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.views import APIView
 
@@ -23,6 +26,37 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "conflicts with an existing record"
     default_code = "conflict"
+
+
+class ErrorSerializer(serializers.Serializer):
+    """An error answer: why, and for a bad input which field."""
+
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The input at fault, when there is one.")
+
+
+# Field errors come back as DRF writes them: {"<field>": ["<message>", ...]}, or {"detail": "..."}
+# for a body that is not JSON; a schema of named properties would be wrong for all but one field.
+_FIELD_ERRORS = OpenApiTypes.OBJECT
+ERROR_TEXTS = {
+    400: (_FIELD_ERRORS, "A bad input: each field at fault maps to its messages."),
+    403: (ErrorSerializer, "Needs a login (reads, when public reads are off) or a staff user (writes); "
+                           "also a client locked out after failed logins."),
+    404: (ErrorSerializer, "No such record (or page)."),
+    408: (ErrorSerializer, "The request body did not arrive in time (`field` is body)."),
+    409: (_FIELD_ERRORS, "Conflicts with an existing record, or the state does not allow it."),
+    413: (ErrorSerializer, "The request body is too large (`field` is body)."),
+    414: (ErrorSerializer, "The query string is too long (`field` is query)."),
+    503: (ErrorSerializer, "A backing service (Redis, the database) is unavailable; try again shortly."),
+}
+# What any control-plane request can be answered, whatever the operation.
+READ_ERRORS = (403, 414)
+WRITE_ERRORS = (400, 403, 408, 413, 414)
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The documented error answers for `extend_schema(responses=...)`, by status code."""
+    return {code: OpenApiResponse(ERROR_TEXTS[code][0], description=ERROR_TEXTS[code][1]) for code in sorted(codes)}
 
 
 def call_service(fn: Callable[..., T], /, **kwargs: Any) -> T:

@@ -2,12 +2,20 @@
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import IntegrityError
+from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views.defaults import page_not_found
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
+# Django's form-parsing caps (settings "Request limits"): what was counted, and the setting.
+FORM_LIMITS = {TooManyFieldsSent: ("fields", "DATA_UPLOAD_MAX_NUMBER_FIELDS"),
+               TooManyFilesSent: ("files", "DATA_UPLOAD_MAX_NUMBER_FILES")}
 
 
 def api_exception_handler(exc, context):
@@ -16,8 +24,27 @@ def api_exception_handler(exc, context):
         if isinstance(response.data, list):
             response.data = {"detail": response.data}
         return response
+    if isinstance(exc, RequestDataTooBig):
+        # Raised lazily when a view first reads a body BodyLimitMiddleware could not size up front.
+        return Response({"detail": f"request body larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes",
+                         "field": "body"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if type(exc) in FORM_LIMITS:
+        what, setting = FORM_LIMITS[type(exc)]
+        return Response({"detail": f"at most {getattr(settings, setting)} form {what} per request",
+                         "field": "body"}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, MultiPartParserError):
+        # A multipart body that cannot be parsed (no boundary, cut short) is the client's mistake.
+        return Response({"detail": f"malformed multipart body: {exc}", "field": "body"},
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):
         # A unique constraint raced past validation: still a duplicate, not a server error.
         return Response({"detail": "conflicts with an existing record"}, status=status.HTTP_409_CONFLICT)
     logger.exception("unhandled API error in %s", context.get("view").__class__.__name__)
     return Response({"detail": "internal error; the server log has the details"}, status=500)
+
+
+def not_found(request, exception=None):
+    """An unknown URL: JSON under /api/ (API clients read the reason), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "no such endpoint"}, status=404)
+    return page_not_found(request, exception)

@@ -1,5 +1,7 @@
 """cryptohub settings: one env-driven module (django-environ); tests override it in tests/settings.py."""
 
+import os
+import re
 from pathlib import Path
 
 import environ
@@ -25,6 +27,16 @@ def envbool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be True or False, got {raw!r}")
 
 
+def envorigins(name: str) -> list[str]:
+    """Comma-separated exact origins or "*": anything else (a path, a trailing slash) never
+    equals a browser's Origin header, so it would silently allow nothing."""
+    values = [value.strip() for value in env.list(name, default=[]) if value.strip()]
+    for value in values:
+        if value != "*" and not re.fullmatch(r"https?://[^/?#\s]+", value):
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an origin like https://app.example.com (or *)")
+    return values
+
+
 # --- Core ---
 DEBUG = envbool("DEBUG", False)
 # "production" makes every start need SECRET_KEY, manage.py on SQLite included.
@@ -40,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -54,7 +67,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, as django-cors-headers asks: before anything that can answer (WhiteNoise, CommonMiddleware).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the body (sessions, CSRF): an oversized request is a JSON 413 here.
+    "cryptohub.bodylimits.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,6 +149,10 @@ WHITENOISE_USE_FINDERS = True
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Every runtime key cryptohub writes starts with this; tests give each run its own.
 CRYPTOHUB_REDIS_PREFIX = env.str("CRYPTOHUB_REDIS_PREFIX", default="ch:")
+# Server processes that share the provider budgets (make run starts one per core): while Redis is
+# unreachable each process spends only 1/N of every budget, so together they stay within it.
+CRYPTOHUB_PROCESS_COUNT = env.int(
+    "CRYPTOHUB_PROCESS_COUNT", default=env.int("WEB_CONCURRENCY", default=os.cpu_count() or 1))
 
 CHANNEL_LAYERS = {
     "default": {
@@ -148,6 +169,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A Redis outage of any length must not end the worker: it reconnects for as long as it takes
+# (the default gives up after 100 tries). Deliveries decided meanwhile: healing.monitoring.outbox.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Security (README, "Running in production") ---
@@ -182,6 +206,27 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+
+# --- CORS (README, "CORS") ---
+# Browser apps on these origins may call /api/ on both planes: django-cors-headers reads the
+# CORS_* values below, and healing/dataplane/cors.py hands the same values to the data plane.
+# Empty (the default) allows no other origin; "*" allows any.
+CRYPTOHUB_CORS_ORIGINS = envorigins("CRYPTOHUB_CORS_ORIGINS")
+CORS_ALLOW_ALL_ORIGINS = "*" in CRYPTOHUB_CORS_ORIGINS
+CORS_ALLOWED_ORIGINS = [origin for origin in CRYPTOHUB_CORS_ORIGINS if origin != "*"]
+# The API only: pages, the admin, /health and /metrics stay same-origin.
+CORS_URLS_REGEX = r"^/api/.*$"
+# Client keys travel in headers; a session cookie must never ride along on another site's call.
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"]
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "user-agent", "x-api-key", "x-requested-with"]
+# What a page may read of an answer beyond the basic headers: limits, and where the data came from.
+CORS_EXPOSE_HEADERS = [
+    "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+    "X-Cryptohub-Source", "X-Cryptohub-Cache", "X-Cryptohub-Degraded",
+]
+# Browsers re-ask at most hourly, so a narrowed policy reaches them within the hour.
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Login protection (django-axes) ---
 # Failed logins are counted per client IP and per user name (each alone locks); token
@@ -236,6 +281,30 @@ SPECTACULAR_SETTINGS = {
         "healing.dataplane.openapi.add_data_plane",
     ],
 }
+
+# --- Request limits (README, "Limits") ---
+# A client that stops sending its body gets a 408 after this many seconds, on both planes.
+CRYPTOHUB_BODY_READ_TIMEOUT_S = env.float("CRYPTOHUB_BODY_READ_TIMEOUT_S", default=10.0)
+# Longest query string (bytes), 414 beyond: 250 coin ids of 30 characters fit.
+CRYPTOHUB_MAX_QUERY_BYTES = env.int("CRYPTOHUB_MAX_QUERY_BYTES", default=8192)
+# Most ids one request may name (CoinGecko's own cap per call).
+CRYPTOHUB_MAX_IDS = env.int("CRYPTOHUB_MAX_IDS", default=250)
+# POST /api/data/sentiment: texts per request, characters per text, and the body (bytes): 100
+# texts of 2,000 characters fit even when every character is \u-escaped (6 bytes).
+CRYPTOHUB_MAX_SENTIMENT_TEXTS = env.int("CRYPTOHUB_MAX_SENTIMENT_TEXTS", default=100)
+CRYPTOHUB_MAX_SENTIMENT_TEXT_CHARS = env.int("CRYPTOHUB_MAX_SENTIMENT_TEXT_CHARS", default=2000)
+CRYPTOHUB_MAX_SENTIMENT_BODY_BYTES = env.int("CRYPTOHUB_MAX_SENTIMENT_BODY_BYTES", default=1_300_000)
+# POST /api/crypto-hub/proxy body (bytes); the JSON-RPC body inside it has its own, smaller cap.
+CRYPTOHUB_MAX_PROXY_BODY_BYTES = env.int("CRYPTOHUB_MAX_PROXY_BODY_BYTES", default=256_000)
+# Any other request body (the DRF API, the admin), in bytes: catalogue edits are a few KB.
+CRYPTOHUB_MAX_REQUEST_BYTES = env.int("CRYPTOHUB_MAX_REQUEST_BYTES", default=1_000_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CRYPTOHUB_MAX_REQUEST_BYTES
+# Django spools a body to disk beyond this; every accepted body stays in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = CRYPTOHUB_MAX_REQUEST_BYTES
+# Form fields per request: an admin changelist page (100 rows, a few editable columns) fits.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# Nothing in cryptohub takes file uploads.
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
 # --- Logging ---
 LOGGING = {

@@ -18,3 +18,5 @@ urlpatterns = [
     path("", include("pools.api.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler404 = "cryptohub.exceptions.not_found"

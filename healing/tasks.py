@@ -11,13 +11,14 @@ this module).
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from celery import shared_task
 from django.db import OperationalError
 
-from healing.monitoring import alerts, history, maintenance, notifications, sweep
+from healing.monitoring import alerts, history, maintenance, notifications, outbox, sweep
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,11 @@ def health_sweep_task(provider_slugs: list[str] | None = None) -> dict[str, Any]
 
 @shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3, soft_time_limit=50)
 def evaluate_alerts_task() -> dict[str, int]:
-    """Breaker, budget and error-rate rules change between sweeps; repeats come due."""
-    return alerts.alerts_evaluate(notify=enqueue_notification).summary()
+    """Breaker, budget and error-rate rules change between sweeps; repeats come due; deliveries
+    that could not be queued (the broker was down) are queued again."""
+    summary = alerts.alerts_evaluate(notify=enqueue_notification).summary()
+    summary["requeued"] = outbox.requeue(enqueue_notification, datetime.now(UTC))
+    return summary
 
 
 @shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3, soft_time_limit=300)

@@ -5,6 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
 WORKERS="${WEB_CONCURRENCY:-$(nproc)}"
+# Each server process takes 1/WORKERS of every provider budget while Redis is down.
+export CRYPTOHUB_PROCESS_COUNT="${CRYPTOHUB_PROCESS_COUNT:-$WORKERS}"
 BIN=.venv/bin
 # The secret key: SECRET_KEY from the environment, else the one kept in .secret-key (created owner-only
 # on the first start, reused after; git-ignored). The servers refuse to start without one.

@@ -6,6 +6,7 @@ import subprocess
 import tempfile
 import time
 
+import pytest
 import redis
 
 
@@ -49,3 +50,46 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             self._process.kill()
         self._dir.cleanup()
+
+
+class RestartableRedis:
+    """A redis-server on a fixed loopback port that the test may stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = tempfile.TemporaryDirectory(prefix="cryptohub-redis-degraded-")
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._dir.name],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        for _ in range(200):  # bounded: 10 s at most
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        """Stop the server (its port stays this object's: start() brings it back there)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=5)
+
+    def close(self) -> None:
+        self.stop()
+        self._dir.cleanup()
+
+
+@pytest.fixture
+def own_redis():
+    server = RestartableRedis()
+    server.start()
+    yield server
+    server.close()

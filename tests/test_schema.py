@@ -1,4 +1,5 @@
-"""The OpenAPI schema and Swagger UI: every seed path documented, no warnings, no CDN."""
+"""The OpenAPI schema and Swagger UI: every seed path documented with every status it can answer,
+no warnings, no CDN. (tests/test_schemathesis.py holds the schema to what a running server answers.)"""
 
 import re
 
@@ -46,6 +47,45 @@ def test_schema_documents_every_seed_path(client, db):
     # The trailing-slash twins answer but are not documented twice.
     assert "/api/providers/" not in schema["paths"]
     validate_schema(schema)
+
+
+def _control_plane_operations(schema):
+    for path, item in schema["paths"].items():
+        if path.startswith(("/api/data", "/api/crypto-hub/proxy")):
+            continue
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_every_control_plane_operation_documents_its_errors(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    for path, method, operation in _control_plane_operations(schema):
+        codes = set(operation["responses"])
+        if path == "/health":
+            assert codes == {"200", "414", "503"}  # open to load balancers: no login
+            continue
+        # Reads need a login when public reads are off, writes a staff user; a long query is a 414.
+        assert {"403", "414"} <= codes, (method, path)
+        if method in ("post", "patch"):
+            assert {"400", "408", "413"} <= codes, (method, path)
+        if "{" in path:
+            assert "404" in codes, (method, path)
+            params = [p for p in operation["parameters"] if p["in"] == "path"]
+            assert all(p["schema"].get("pattern") or p["schema"].get("enum") for p in params), (method, path)
+    assert "503" in schema["paths"]["/api/pools/{slug}/rotate"]["post"]["responses"]
+    assert "409" in schema["paths"]["/api/providers"]["post"]["responses"]
+    assert "400" in schema["paths"]["/api/providers"]["get"]["responses"]
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["detail"] and "field" in error["properties"]
+
+
+def test_the_json_export_is_documented_as_the_array_it_is(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    ok = schema["paths"]["/api/stats/export"]["get"]["responses"]["200"]["content"]
+    rows = ok["application/json"]["schema"]
+    assert rows["type"] == "array"
+    assert rows["items"] == {"$ref": "#/components/schemas/RollupRow"}
+    assert ok["text/csv"]["schema"] == {"type": "string"}
 
 
 def test_schema_yaml_renders(client, db):

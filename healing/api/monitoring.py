@@ -16,8 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.restapi import READ_ERRORS, error_responses
 from healing.models.monitoring import AlertState, Severity
 from healing.monitoring import alerts, history, metrics
+from providers.api.views import SLUG_PATTERN
 from providers.measures import iso_precise
 from providers.models import Provider
 
@@ -69,11 +71,12 @@ class ProviderHealthView(APIView):
     @extend_schema(
         summary="A provider's health-check history and uptime",
         parameters=[
+            OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=SLUG_PATTERN),
             OpenApiParameter("since", OpenApiTypes.STR, description="ISO-8601 date/time, or '30m', '24h', '7d' "
                              "(default: the last 24 h)"),
             OpenApiParameter("limit", OpenApiTypes.INT, description=f"at most this many checks (1-{MAX_HISTORY_ROWS})"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 404, *READ_ERRORS)},
     )
     def get(self, request: Request, slug: str) -> Response:
         provider = Provider.objects.filter(slug=slug).first()
@@ -96,7 +99,7 @@ class AlertListView(APIView):
             OpenApiParameter("severity", OpenApiTypes.STR, enum=Severity.values),
             OpenApiParameter("limit", OpenApiTypes.INT, description=f"1-{MAX_ALERT_ROWS} (default 200)"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, *READ_ERRORS)},
     )
     def get(self, request: Request) -> Response:
         state = request.query_params.get("state") or None

@@ -11,7 +11,7 @@ import logging
 import redis
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.restapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from healing.models.recovery import RecoveryLog
 from healing.monitoring import selfheal
 
@@ -56,12 +57,9 @@ class RecoverInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, max_length=MAX_REASON)
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
-ERRORS = {400: ErrorSerializer, 404: ErrorSerializer, 503: ErrorSerializer}
+# Every answer of a runtime-state view can also be the 503 of a Redis outage.
+READ_STATE_ERRORS = error_responses(400, 404, 503, *READ_ERRORS)
+WRITE_STATE_ERRORS = error_responses(404, 503, *WRITE_ERRORS)
 PROVIDER_PARAM = OpenApiParameter("provider", OpenApiTypes.STR, description="only this provider (slug)")
 
 
@@ -83,7 +81,7 @@ class HealthStatusView(RuntimeStateView):
     """Per provider: breaker state and reopen time, cool-down, budgets left, success rate, latency."""
 
     @extend_schema(parameters=[PROVIDER_PARAM], responses={200: inline_serializer(
-        "HealthStatus", {"providers": serializers.ListField(child=serializers.DictField())}), **ERRORS})
+        "HealthStatus", {"providers": serializers.ListField(child=serializers.DictField())}), **READ_STATE_ERRORS})
     def get(self, request: Request) -> Response:
         slug, bad = _slug_field(request.query_params.get("provider"), required=False)
         if bad:
@@ -100,7 +98,7 @@ class HealthCheckView(RuntimeStateView):
 
     @extend_schema(request=ProviderInputSerializer, responses={200: inline_serializer("HealthCheckRun", {
         "results": serializers.ListField(child=serializers.DictField()),
-        "ok": serializers.IntegerField(), "total": serializers.IntegerField()}), **ERRORS})
+        "ok": serializers.IntegerField(), "total": serializers.IntegerField()}), **WRITE_STATE_ERRORS})
     def post(self, request: Request) -> Response:
         slug, bad = _slug_field(_body(request).get("provider"), required=False)
         if bad:
@@ -115,7 +113,7 @@ class HealthCheckView(RuntimeStateView):
 class RecoverView(RuntimeStateView):
     """Reset a provider's breaker and cool-down, probe it, and record why and who."""
 
-    @extend_schema(request=RecoverInputSerializer, responses={200: OpenApiTypes.OBJECT, **ERRORS})
+    @extend_schema(request=RecoverInputSerializer, responses={200: OpenApiTypes.OBJECT, **WRITE_STATE_ERRORS})
     def post(self, request: Request) -> Response:
         body = _body(request)
         slug, bad = _slug_field(body.get("provider"), required=True)
@@ -135,7 +133,7 @@ class RecoverView(RuntimeStateView):
 class DiagnosticsView(RuntimeStateView):
     """A downloadable JSON report: snapshot summary, breakers, budgets, stats, recent recoveries."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: ErrorSerializer})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(503, *READ_ERRORS)})
     def get(self, request: Request) -> HttpResponse:
         report = selfheal.diagnostics()
         response = HttpResponse(json.dumps(report, indent=2), content_type="application/json")
@@ -158,6 +156,8 @@ class RecoveryLogPagination(PageNumberPagination):
     max_page_size = 500
 
 
+@extend_schema_view(get=extend_schema(responses={200: RecoveryLogSerializer(many=True),
+                                                 **error_responses(404, *READ_ERRORS)}))
 class RecoveryLogView(ListAPIView):
     """Recoveries, newest first; ?provider= filters."""
 
@@ -174,7 +174,7 @@ class ClearFailuresView(RuntimeStateView):
     """Every breaker, cool-down and failure counter back to zero (staff)."""
 
     @extend_schema(parameters=[OpenApiParameter("reason", OpenApiTypes.STR, description="why (recorded)")],
-                   responses={200: OpenApiTypes.OBJECT, 503: ErrorSerializer})
+                   responses={200: OpenApiTypes.OBJECT, **error_responses(503, *WRITE_ERRORS)})
     def delete(self, request: Request) -> Response:
         reason = request.query_params.get("reason", "") or _body(request).get("reason", "") or "clear failures"
         return Response(selfheal.clear_failures(actor=_actor(request), reason=str(reason)[:MAX_REASON]))

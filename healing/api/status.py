@@ -19,7 +19,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.restapi import READ_ERRORS, error_responses
 from healing.monitoring import reports
+from healing.monitoring.client_usage import clients_section
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 # The views' clock (tests freeze it to place roll-up windows exactly).
@@ -33,6 +35,26 @@ HealthSerializer = inline_serializer(
         "database": serializers.CharField(help_text='"ok" or "down"'),
         "redis": serializers.CharField(help_text='"ok" or "down"'),
         "time": serializers.DateTimeField(),
+    },
+)
+
+# One roll-up row of the JSON export (the CSV has the same columns; `outcomes` there is JSON text).
+RollupRowSerializer = inline_serializer(
+    "RollupRow",
+    {
+        "hour": serializers.DateTimeField(),
+        "provider": serializers.CharField(help_text="empty for the gateway's own line"),
+        "requests": serializers.IntegerField(),
+        "ok": serializers.IntegerField(),
+        "failures": serializers.IntegerField(),
+        "success_rate": serializers.FloatField(allow_null=True),
+        "latency_p50_ms": serializers.FloatField(allow_null=True),
+        "latency_p95_ms": serializers.FloatField(allow_null=True),
+        "cache_hits": serializers.IntegerField(),
+        "cache_misses": serializers.IntegerField(),
+        "cache_hit_ratio": serializers.FloatField(allow_null=True),
+        "outcomes": serializers.DictField(child=serializers.IntegerField(), allow_null=True,
+                                         help_text="outcome -> count"),
     },
 )
 
@@ -68,7 +90,8 @@ class HealthView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(summary="Liveness and dependencies", responses={200: HealthSerializer, 503: HealthSerializer})
+    @extend_schema(summary="Liveness and dependencies",
+                   responses={200: HealthSerializer, 503: HealthSerializer, **error_responses(414)})
     def get(self, request: Request) -> Response:
         report = reports.health_report()
         code = status.HTTP_200_OK if report["status"] == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE
@@ -79,7 +102,7 @@ class HealthView(APIView):
 class StatusView(APIView):
     """Catalogue counts (by category, pools, providers missing a required key) and runtime state."""
 
-    @extend_schema(summary="Gateway status", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(summary="Gateway status", responses={200: OpenApiTypes.OBJECT, **error_responses(*READ_ERRORS)})
     def get(self, request: Request) -> Response:
         return Response(reports.status_report())
 
@@ -95,12 +118,13 @@ class StatsView(APIView):
         parameters=[*WINDOW_PARAMETERS[:1], OpenApiParameter(
             "hours", OpenApiTypes.INT,
             description=f"roll-ups of the last N hours (default {reports.DEFAULT_ROLLUP_HOURS})")],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, *READ_ERRORS)},
     )
     def get(self, request: Request) -> Response:
         now = clock()
         since = _window(request, now, default_hours=reports.DEFAULT_ROLLUP_HOURS)
-        return Response(reports.stats_report(now=now, since=since))
+        # Per-client usage (client keys) beside the providers' figures; never a key or its hash.
+        return Response({**reports.stats_report(now=now, since=since), "clients": clients_section(now=now)})
 
 
 @extend_schema(tags=["status"])
@@ -123,9 +147,10 @@ class StatsExportView(APIView):
             *WINDOW_PARAMETERS,
         ],
         responses={
-            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/json"): OpenApiResponse(serializers.ListSerializer(child=RollupRowSerializer),
+                                                       description="The roll-up rows, oldest hour first."),
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One line per provider per hour."),
-            400: OpenApiTypes.OBJECT,
+            **{(code, "application/json"): answer for code, answer in error_responses(400, *READ_ERRORS).items()},
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from healing.catalogue import snapshot_builder
 from healing.dataplane import requests as data_requests
+from healing.dataplane.failures import failure_answer as _failure
 from healing.dataplane.headers import SECURITY_HEADERS, secure_send
 from healing.dataplane.inbound import inbound_send
 from healing.dataplane.params import (  # noqa: F401
@@ -44,7 +45,6 @@ from healing.dataplane.params import (  # noqa: F401
     parse_request,
     sentiment_texts,
 )
-from healing.dataplane.failures import failure_answer as _failure
 from healing.dataplane.proxy import ProxyResult, proxy_call
 from healing.engine import cache, degraded
 from healing.engine import fetch as engine
@@ -57,16 +57,15 @@ logger = logging.getLogger(__name__)
 
 DATA_PLANE_PREFIXES = ("/api/data/", "/api/data", "/api/crypto-hub/proxy")
 
-# Largest proxy request body read, in bytes; JSON-RPC bodies are small.
-MAX_PROXY_REQUEST_BYTES = 256_000
+# Request limits, read once from the settings ("Request limits"): the largest proxy and POST
+# /api/data/sentiment bodies (bytes), the longest body read (seconds: a client that stops sending
+# gets a 408, not a held worker) and the longest query string (bytes, 414 beyond).
+MAX_PROXY_REQUEST_BYTES: int = settings.CRYPTOHUB_MAX_PROXY_BODY_BYTES
+MAX_SENTIMENT_REQUEST_BYTES: int = settings.CRYPTOHUB_MAX_SENTIMENT_BODY_BYTES
+BODY_READ_TIMEOUT_S: float = settings.CRYPTOHUB_BODY_READ_TIMEOUT_S
+MAX_QUERY_STRING_BYTES: int = settings.CRYPTOHUB_MAX_QUERY_BYTES
 # How long shutdown waits for background cache refreshes to finish (seconds).
 SHUTDOWN_DRAIN_S = 5.0
-# Largest POST /api/data/sentiment body read, in bytes (100 texts of 1,000 characters, escaped).
-MAX_SENTIMENT_REQUEST_BYTES = 512_000
-# Longest body read, in seconds: a client that stops sending gets a 408, not a held worker.
-BODY_READ_TIMEOUT_S = float(os.environ.get("CRYPTOHUB_BODY_READ_TIMEOUT_S", "10"))
-# Longest query string, in bytes: the longest valid one (50 ids) is well under 2 KB.
-MAX_QUERY_STRING_BYTES = 4096
 # Query strings whose cache key this process remembers for the hit fast path (most kept).
 HOT_QUERIES_MAX = 4096
 
@@ -105,16 +104,20 @@ async def open_runtime(
     return Runtime(deps, holder)
 
 
-async def _runtime(request: Request) -> Runtime:
-    runtime = getattr(request.app.state, "runtime", None)
+async def ensure_runtime(app: Starlette) -> Runtime:
+    runtime = getattr(app.state, "runtime", None)
     if runtime is None:
         # Served without lifespan (some servers and test transports skip it): set up once.
-        async with request.app.state.runtime_lock:
-            runtime = getattr(request.app.state, "runtime", None)
+        async with app.state.runtime_lock:
+            runtime = getattr(app.state, "runtime", None)
             if runtime is None:
-                runtime = await open_runtime(request.app.state.deps_overrides, request.app.state.check_interval_s)
-                request.app.state.runtime = runtime
+                runtime = await open_runtime(app.state.deps_overrides, app.state.check_interval_s)
+                app.state.runtime = runtime
     return runtime
+
+
+async def _runtime(request: Request) -> Runtime:
+    return await ensure_runtime(request.app)
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -138,8 +141,6 @@ def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Requ
     return wrapper
 
 
-
-
 class FastJSONResponse(JSONResponse):
     """A data answer rendered by orjson: the same compact UTF-8 the cache-hit fast path sends
     (cache.encode_data), at a fraction of json's cost on a miss."""
@@ -149,9 +150,10 @@ class FastJSONResponse(JSONResponse):
 
 
 def _answer(answer: data_requests.DataAnswer) -> JSONResponse:
-    return FastJSONResponse(
-        answer.body(), headers={"X-Cryptohub-Source": answer.source, "X-Cryptohub-Cache": answer.served}
-    )
+    headers = {"X-Cryptohub-Source": answer.source, "X-Cryptohub-Cache": answer.served}
+    if answer.meta.get("degraded"):
+        headers[degraded.DEGRADED_HEADER.decode()] = answer.meta["degraded"]
+    return FastJSONResponse(answer.body(), headers=headers)
 
 
 # --- endpoints -------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ async def data(request: Request) -> Response:
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field)
     except AllProvidersFailed as exc:
-        return _failure(exc, req.params)
+        return _failure(exc, req.params, now=runtime.deps.clock())
     except UnknownCapability as exc:
         if req.provider is not None:
             return error(400, f"provider {req.provider!r} does not serve {req.route.name}", field="provider")
@@ -239,7 +241,9 @@ async def proxy(request: Request) -> Response:
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field)
     runtime = await _runtime(request)
-    result: ProxyResult = await proxy_call(body, snapshot=await runtime.holder.get(), deps=runtime.deps)
+    snapshot = await runtime.holder.get()
+    result: ProxyResult
+    result, _ = await degraded.with_fallback(runtime.deps, lambda d: proxy_call(body, snapshot=snapshot, deps=d))
     return Response(result.body, status_code=result.status, headers=result.headers)
 
 
@@ -304,8 +308,9 @@ class DataPlane(Starlette):
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - the ASGI signature
         if scope["type"] == "http":
-            # The inbound check (keys, limits) runs here, once, for the fast path and Starlette alike.
-            send = await inbound_send(self.state.runtime, scope, send)
+            # The inbound check (keys, limits) runs here, once, for the fast path and Starlette alike;
+            # never skipped, so a first request without lifespan cannot pass unchecked.
+            send = await inbound_send(await ensure_runtime(self), scope, send)
             if send is None:
                 return
         if scope["type"] == "http" and scope["method"] == "GET":

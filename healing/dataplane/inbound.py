@@ -3,9 +3,17 @@
 Called once at the top of DataPlane.__call__, so the cache-hit fast path and the Starlette path
 share it. A key (`Authorization: Bearer <key>` or `X-API-Key: <key>`) is looked up by its sha256
 in the config snapshot (no ORM): unknown or disabled -> 401, capability not allowed -> 403.
+With CRYPTOHUB_PUBLIC_READ off, a caller without a key needs the session cookie of an active
+staff user (Django's session store, asked in a worker thread; the verdict kept STAFF_VERDICT_TTL_S).
 Anonymous callers are limited per IP by CRYPTOHUB_ANON_LIMITS, a client by its own `limits`.
-Counters live in Redis (fixed windows of the `limits` library, shared by every process); when
-Redis fails the check falls back to an in-process limiter instead of failing the request.
+
+Counters live in Redis, shared by every process: fixed windows that start at a window's first
+hit (the `limits` library's fixed-window rule), one counter per identity and window,
+`inbound:<identity>:<amount>/<multiples>/<granularity>`, expiring with its window. One Lua
+script per request increments the windows (stopping at the first one over its limit) and the
+caller's usage (key format: healing.models.clients): one round trip. While Redis is down
+(the process's RedisHealth) the check does not wait on it: each process limits in memory to
+1/CRYPTOHUB_PROCESS_COUNT of every limit, and keeps the usage counts until Redis is back.
 """
 
 from __future__ import annotations
@@ -14,24 +22,63 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 
-from healing.engine.snapshot import ClientConfig
 from healing.dataplane.headers import SECURITY_HEADERS
+from healing.engine.degraded import REDIS_DOWN, RedisHealth
+from healing.engine.snapshot import ClientConfig
+from healing.models.clients import ANONYMOUS, STAFF_SESSION, USAGE_DAY_TTL_S, usage_key, utc_day
 from providers.runtime import rkey
 
 logger = logging.getLogger(__name__)
 
-ANONYMOUS = "anonymous"
-USAGE_KEY = "clients:usage"
+# How long a staff-session verdict is trusted without asking the database again (seconds):
+# a logout or a demotion reaches the data plane within this long.
+STAFF_VERDICT_TTL_S = 30.0
+# Session keys whose verdict a process remembers (oldest dropped first).
+STAFF_VERDICTS_MAX = 10_000
+
+# KEYS: n window counters, the usage hash, the usage hash of the day.
+# ARGV: n, n limits, n window lengths (s), now (epoch s), the day hash's TTL (s).
+# Returns count and ms-to-reset per window hit, in order; stops after the first over its limit.
+_HIT_SCRIPT = """
+local n = tonumber(ARGV[1])
+local out, limited = {}, false
+for i = 1, n do
+  local count = redis.call('INCR', KEYS[i])
+  local ttl = -1
+  if count > 1 then ttl = redis.call('PTTL', KEYS[i]) end
+  if ttl < 0 then
+    redis.call('EXPIRE', KEYS[i], ARGV[n + 1 + i])
+    ttl = tonumber(ARGV[n + 1 + i]) * 1000
+  end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
+  if count > tonumber(ARGV[1 + i]) then limited = true break end
+end
+for _, key in ipairs({KEYS[n + 1], KEYS[n + 2]}) do
+  redis.call('HINCRBY', key, 'requests', 1)
+  if limited then redis.call('HINCRBY', key, 'limited', 1) end
+end
+redis.call('HSET', KEYS[n + 1], 'last_seen', ARGV[2 * n + 2])
+redis.call('EXPIRE', KEYS[n + 2], ARGV[2 * n + 3])
+return out
+"""
+
+
+def window_key(ident: str, item: RateLimitItem) -> str:
+    return rkey("inbound", ident, f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}")
 
 
 def parse_anon_limits(raw: str) -> dict[str, str]:
@@ -84,6 +131,13 @@ def presented_key(scope: Mapping[str, Any]) -> str | None:
     return (_header(scope, b"x-api-key") or "").strip() or None
 
 
+def session_key_of(scope: Mapping[str, Any]) -> str | None:
+    """The Django session cookie's value, when it has the shape of a session key."""
+    cookie = _header(scope, b"cookie")
+    key = parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME) if cookie else None
+    return key if key and key.isalnum() and 8 <= len(key) <= 64 else None
+
+
 def client_ip(scope: Mapping[str, Any]) -> str:
     trusted = int(getattr(settings, "CRYPTOHUB_TRUSTED_PROXIES", 0))
     forwarded = [p.strip() for p in (_header(scope, b"x-forwarded-for") or "").split(",") if p.strip()]
@@ -93,18 +147,71 @@ def client_ip(scope: Mapping[str, Any]) -> str:
     return client[0] if client else "unknown"
 
 
-class InboundGuard:
-    """One per process: the limiters (Redis, and the in-process fallback) and the parsed limits."""
+def staff_session_in_db(session_key: str) -> bool:
+    """Does this session belong to an active staff user? Sync: Django's session store and auth."""
+    from importlib import import_module
+    from types import SimpleNamespace
 
-    def __init__(self, redis_client: redis.asyncio.Redis) -> None:
+    from django.contrib.auth import get_user
+    from django.db import connections
+
+    try:
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        # get_user checks the session's auth hash too (a changed password logs the session out).
+        user = get_user(SimpleNamespace(session=store))
+        return bool(user.is_active and user.is_staff)
+    finally:
+        connections.close_all()  # an executor thread Django knows nothing about
+
+
+class StaffSessions:
+    """Staff-session verdicts per session key, cached STAFF_VERDICT_TTL_S (no DB hit per request)."""
+
+    def __init__(self, lookup: Callable[[str], bool] = staff_session_in_db,
+                 monotonic: Callable[[], float] = time.monotonic, ttl_s: float = STAFF_VERDICT_TTL_S) -> None:
+        self._lookup = sync_to_async(lookup, thread_sensitive=False)
+        self._monotonic = monotonic
+        self._ttl_s = ttl_s
+        self._verdicts: dict[str, tuple[bool, float]] = {}
+
+    async def is_staff(self, session_key: str) -> bool:
+        cached = self._verdicts.get(session_key)
+        if cached is not None and cached[1] > self._monotonic():
+            return cached[0]
+        try:
+            verdict = await self._lookup(session_key)
+        except Exception:  # the database is down: no verdict to cache, and no 500 either
+            logger.warning("staff session check failed", exc_info=True)
+            return False
+        if len(self._verdicts) >= STAFF_VERDICTS_MAX:
+            del self._verdicts[next(iter(self._verdicts))]
+        self._verdicts.pop(session_key, None)
+        self._verdicts[session_key] = (verdict, self._monotonic() + self._ttl_s)
+        return verdict
+
+
+def _unauthorized(detail: str) -> Verdict:
+    return Verdict(401, [(b"www-authenticate", b"Bearer")], detail)
+
+
+class InboundGuard:
+    """One per process: the shared limiter (one Lua script), the in-memory fallback, the parsed limits."""
+
+    def __init__(self, redis_client: redis.asyncio.Redis, health: RedisHealth | None = None,
+                 sessions: StaffSessions | None = None) -> None:
         self.redis = redis_client
-        storage = RedisStorage("async+redis://", implementation="redispy", key_prefix=rkey("inbound"),
-                               connection_pool=redis_client.connection_pool)
-        self.shared = FixedWindowRateLimiter(storage)
+        self.health = health or RedisHealth()
+        self.sessions = sessions or StaffSessions()
+        self._script = redis_client.register_script(_HIT_SCRIPT)
         self.local = FixedWindowRateLimiter(MemoryStorage())
+        # Read once: how many processes share the limits while each counts alone.
+        self.process_count = max(1, int(getattr(settings, "CRYPTOHUB_PROCESS_COUNT", 1)))
         self.anon = {c: parse_many(s) for c, s in parse_anon_limits(settings.CRYPTOHUB_ANON_LIMITS).items()}
         self._parsed: dict[str, list[RateLimitItem]] = {}
-        self._redis_down = False
+        self._shares: dict[RateLimitItem, RateLimitItem] = {}
+        # Usage counted while Redis was down, added to Redis by the next request that reaches it.
+        self._pending: Counter[tuple[str, str | None, str]] = Counter()
+        self._pending_seen: dict[str, float] = {}
 
     def _items(self, spec: str) -> list[RateLimitItem]:
         items = self._parsed.get(spec)
@@ -117,59 +224,118 @@ class InboundGuard:
         key = presented_key(scope)
         cls = request_class(scope.get("method", "GET"), scope.get("path", ""))
         if key is None:
+            usage_name = ANONYMOUS
             if not settings.CRYPTOHUB_PUBLIC_READ:
-                return Verdict(401, [(b"www-authenticate", b"Bearer")], "an API key is required")
-            return await self._limit(ANONYMOUS, f"ip:{client_ip(scope)}:{cls}", self.anon.get(cls, []))
+                session_key = session_key_of(scope)
+                if session_key is None or not await self.sessions.is_staff(session_key):
+                    return _unauthorized("an API key or a staff session is required")
+                usage_name = STAFF_SESSION
+            return await self._limit(usage_name, f"ip:{client_ip(scope)}:{cls}", self.anon.get(cls, []))
         client = clients.get(hashlib.sha256(key.encode()).hexdigest())
         if client is None or not client.enabled:
-            return Verdict(401, [(b"www-authenticate", b"Bearer")], "unknown or disabled API key")
+            return _unauthorized("unknown or disabled API key")
         capability = capability_of(scope.get("path", ""))
         if client.capabilities and capability and capability not in client.capabilities:
             return Verdict(403, [], f"this key may not call {capability[:40]!r}")
         return await self._limit(client.name, f"client:{client.name}", self._items(client.limits))
 
     async def _limit(self, usage_name: str, ident: str, items: list[RateLimitItem]) -> Verdict:
-        try:
-            verdict = await self._hit(self.shared, ident, items)
-            await self.redis.hincrby(rkey(USAGE_KEY, usage_name), "limited" if verdict.status else "requests", 1)
-            if self._redis_down:
-                self._redis_down = False
-                logger.warning("inbound limits shared in Redis again")
-        except (redis.RedisError, OSError, ConnectionError):
-            if not self._redis_down:
-                self._redis_down = True  # one warning per outage, not one per request
-                logger.warning("Redis unreachable: inbound limits counted in this process only")
-            verdict = await self._hit(self.local, ident, items)
+        now = time.time()
+        if self.health.may_try():
+            try:
+                if self._pending:
+                    await self._flush_pending()
+                verdict = await self._shared_hit(usage_name, ident, items, now)
+            except REDIS_DOWN as exc:
+                self.health.failed(exc)
+            except redis.RedisError:  # not an outage but still no reason to refuse the request
+                logger.warning("inbound limits: Redis refused the script", exc_info=True)
+            else:
+                self.health.ok()
+                return verdict
+        verdict = await self._local_hit(ident, items)
+        self._count_locally(usage_name, now, limited=verdict.status == 429)
         return verdict
 
-    async def _hit(self, limiter: FixedWindowRateLimiter, ident: str, items: list[RateLimitItem]) -> Verdict:
-        tightest: tuple[int, int, float] | None = None  # limit, remaining, reset epoch
-        for item in items:
-            allowed = await limiter.hit(item, ident)
-            stats = await limiter.get_window_stats(item, ident)
-            if not allowed:
-                retry = max(1, int(stats.reset_time - time.time()) + 1)
-                return Verdict(429, _rate_headers(item.amount, 0, stats.reset_time)
-                               + [(b"retry-after", str(retry).encode())], f"rate limit {item} exceeded")
-            if tightest is None or stats.remaining < tightest[1]:
-                tightest = (item.amount, stats.remaining, stats.reset_time)
+    async def _shared_hit(self, usage_name: str, ident: str, items: list[RateLimitItem], now: float) -> Verdict:
+        keys = [window_key(ident, item) for item in items]
+        keys += [usage_key(usage_name), usage_key(usage_name, utc_day(now))]
+        args = [len(items), *(i.amount for i in items), *(i.get_expiry() for i in items), now, USAGE_DAY_TTL_S]
+        out = await self._script(keys=keys, args=args)
+        tightest: tuple[int, int, float] | None = None  # limit, remaining, seconds to reset
+        for item, count, ttl_ms in zip(items, out[::2], out[1::2], strict=False):
+            reset_s = int(ttl_ms) / 1000
+            if count > item.amount:
+                return _too_many(item, reset_s)
+            if tightest is None or item.amount - count < tightest[1]:
+                tightest = (item.amount, item.amount - count, reset_s)
         return Verdict(0, _rate_headers(*tightest) if tightest else [])
 
+    def _share(self, item: RateLimitItem) -> RateLimitItem:
+        """This process's part of a limit while it counts alone."""
+        share = self._shares.get(item)
+        if share is None:
+            amount = max(1, item.amount // self.process_count)
+            share = self._shares[item] = type(item)(amount, item.multiples, item.namespace)
+        return share
 
-def _rate_headers(limit: int, remaining: int, reset_epoch: float) -> list[tuple[bytes, bytes]]:
-    reset = max(0, int(reset_epoch - time.time()) + 1)
+    async def _local_hit(self, ident: str, items: list[RateLimitItem]) -> Verdict:
+        tightest: tuple[int, int, float] | None = None
+        for item in map(self._share, items):
+            allowed = await self.local.hit(item, ident)
+            stats = await self.local.get_window_stats(item, ident)
+            reset_s = stats.reset_time - time.time()
+            if not allowed:
+                return _too_many(item, reset_s)
+            if tightest is None or stats.remaining < tightest[1]:
+                tightest = (item.amount, stats.remaining, reset_s)
+        return Verdict(0, _rate_headers(*tightest) if tightest else [])
+
+    def _count_locally(self, usage_name: str, now: float, *, limited: bool) -> None:
+        for day in (None, utc_day(now)):
+            self._pending[(usage_name, day, "requests")] += 1
+            if limited:
+                self._pending[(usage_name, day, "limited")] += 1
+        self._pending_seen[usage_name] = now
+
+    async def _flush_pending(self) -> None:
+        """Add the usage counted during an outage (one pipeline, once after it, before the next hit)."""
+        pending, seen = self._pending, self._pending_seen
+        self._pending, self._pending_seen = Counter(), {}
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for (name, day, field), n in pending.items():
+                    pipe.hincrby(usage_key(name, day), field, n)
+                    if day is not None:
+                        pipe.expire(usage_key(name, day), USAGE_DAY_TTL_S)
+                for name, last in seen.items():
+                    pipe.hset(usage_key(name), "last_seen", last)
+                await pipe.execute()
+        except BaseException:
+            self._pending.update(pending)  # kept for the next request that reaches Redis
+            self._pending_seen = {**seen, **self._pending_seen}
+            raise
+
+
+def _too_many(item: RateLimitItem, reset_s: float) -> Verdict:
+    retry = max(1, int(reset_s) + 1)
+    return Verdict(429, _rate_headers(item.amount, 0, reset_s) + [(b"retry-after", str(retry).encode())],
+                   f"rate limit {item} exceeded")
+
+
+def _rate_headers(limit: int, remaining: int, reset_s: float) -> list[tuple[bytes, bytes]]:
+    reset = max(0, int(reset_s) + 1)
     return [(b"ratelimit-limit", str(limit).encode()), (b"ratelimit-remaining", str(max(0, remaining)).encode()),
             (b"ratelimit-reset", str(reset).encode())]
 
 
 async def inbound_send(runtime: Any, scope: Mapping[str, Any], send: Any) -> Any:
     """The `send` to answer with (RateLimit-* headers added), or None when refused here."""
-    if runtime is None or runtime.holder.current is None:
-        return send  # no lifespan yet: Starlette's path sets the runtime up
     guard = getattr(runtime, "inbound", None)
     if guard is None:
-        guard = runtime.inbound = InboundGuard(runtime.deps.redis)
-    verdict = await guard.check(scope, runtime.holder.current.clients)
+        guard = runtime.inbound = InboundGuard(runtime.deps.redis, runtime.deps.health)
+    # The snapshot holds the clients; get() loads it if the poller has not yet.
+    verdict = await guard.check(scope, (await runtime.holder.get()).clients)
     if verdict.status:
         body = verdict.body()
         headers = [*verdict.headers, (b"content-type", b"application/json"),

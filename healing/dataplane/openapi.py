@@ -2,9 +2,10 @@
 
 `add_data_plane` is a drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS): it adds a
 path per data endpoint of healing.dataplane.params.CAPABILITIES (its parameters, the 200 body as
-`data` + `meta`, and the 400/404/503 bodies), POST /api/data/sentiment and the proxy. The
-normalized schemas are derived from the frozen dataclasses in providers.schemas, so a field
-added there shows up here without a second edit.
+`data` + `meta`, and every status the data plane can answer: 400, 401/403 for client keys, 404,
+414, 429 and 503, with their headers), POST /api/data/sentiment and the proxy (plus 408/413 for
+bodies). The normalized schemas are derived from the frozen dataclasses in providers.schemas, so
+a field added there shows up here without a second edit.
 """
 
 from __future__ import annotations
@@ -192,12 +193,20 @@ def _envelope_components() -> dict[str, Schema]:
                    "description": "The provider that answered (consensus: every one, comma-separated)."},
         "served": {"type": "string", "enum": ["live", "cache", "stale", "consensus"]},
         "age_s": {"type": "number"}, "fetched_at": {"type": "string", "format": "date-time"},
-        "attempts": _array("DataAttempt")}}
-    out["DataError"] = {"type": "object", "required": ["detail"], "properties": {
-        "detail": {"type": "string"}, "field": {"type": "string", "description": "The bad parameter (400)."},
-        "capabilities": {"type": "array", "items": {"type": "string"}, "description": "Known endpoints (404)."},
         "attempts": _array("DataAttempt"),
-        "suggestions": {"type": "array", "items": {"type": "string"}, "description": "What to do next (503)."}}}
+        "degraded": {"type": "string", "enum": ["redis"],
+                     "description": "Present while Redis is unreachable: answered from this process's state."}}}
+    strings = {"type": "array", "items": {"type": "string"}}
+    out["DataError"] = {"type": "object", "required": ["detail"], "properties": {
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "The input at fault: a parameter, `body` or `query`."},
+        "values": {**strings, "description": "The values nothing was found for (404)."},
+        "close_matches": {"type": "object", "additionalProperties": strings,
+                          "description": "Known coin ids close to each unknown one (404 for `ids`)."},
+        "capabilities": {**strings, "description": "Known endpoints (404 for an unknown endpoint)."},
+        "attempts": _array("DataAttempt"),
+        "suggestions": {**strings, "description": "What to do next (503)."},
+        "retry_after_s": {"type": "integer", "description": "When a provider is expected back (503)."}}}
     return out
 
 
@@ -213,7 +222,8 @@ def _consensus_components() -> dict[str, Schema]:
     out["ConsensusValue"] = comparison
     for name, route in dp.CAPABILITIES.items():
         if route.consensus:
-            out[_component(name, "Consensus")] = {"type": "object", "properties": {
+            # Every key required: that is what tells a consensus answer from a plain one (oneOf).
+            out[_component(name, "Consensus")] = {"type": "object", "required": list(CONSENSUS_KEYS), "properties": {
                 "median": DATA_SCHEMAS[name],
                 "values": {"type": "object", "additionalProperties": _ref("ConsensusValue")},
                 "providers": {"type": "object", "additionalProperties": DATA_SCHEMAS[name],
@@ -226,6 +236,10 @@ def _consensus_components() -> dict[str, Schema]:
     return out
 
 
+CONSENSUS_KEYS = ("median", "values", "providers", "outliers", "missing", "asked", "answered", "requested",
+                  "outlier_pct")
+
+
 def _component(route_name: str, suffix: str) -> str:
     return "".join(part.title() for part in route_name.replace("-", "_").split("_")) + suffix
 
@@ -234,10 +248,55 @@ def _json(schema: Schema, description: str) -> Schema:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _header(description: str, *, required: bool = False, kind: str = "integer") -> Schema:
+    return {"description": description, "required": required, "schema": {"type": kind}}
+
+
+# RateLimit-* ride on every answer that passed the inbound check (a caller without any limit gets none).
+RATE_HEADERS = {
+    "RateLimit-Limit": _header("Requests allowed in the tightest window."),
+    "RateLimit-Remaining": _header("Requests left in that window."),
+    "RateLimit-Reset": _header("Seconds until that window resets."),
+}
+SOURCE_HEADERS = {
+    "X-Cryptohub-Source": _header("The provider that answered.", kind="string"),
+    "X-Cryptohub-Cache": _header("live, cache, stale or consensus.", kind="string"),
+}
+
+
+def _error(description: str, **headers: Schema) -> Schema:
+    return {**_json(_ref("DataError"), description), "headers": headers}
+
+
+def _rate_limited() -> Schema:
+    required = {name: {**header, "required": True} for name, header in RATE_HEADERS.items()}
+    return _error("Over the caller's inbound limit (per client key, or per IP when anonymous).",
+                  **{"Retry-After": _header("Seconds to wait.", required=True)}, **required)
+
+
+# What any data plane request can be answered besides its own statuses.
+COMMON_ERRORS = {
+    "401": _error("No API key where one is required, or an unknown or disabled key.",
+                  **{"WWW-Authenticate": _header("Bearer", required=True, kind="string")}),
+    "403": _error("This client key may not call this endpoint."),
+    "429": _rate_limited(),
+    "503": _error("No provider could answer and no stale copy exists (every attempt is listed), or the "
+                  "gateway could not answer now.",
+                  **{"Retry-After": _header("Seconds until a provider is expected back, when known.")},
+                  **RATE_HEADERS),
+}
 ERRORS = {
-    "400": _json(_ref("DataError"), "A bad parameter; `field` names it."),
-    "404": _json(_ref("DataError"), "Unknown endpoint, or no pool serves it; `capabilities` lists them."),
-    "503": _json(_ref("DataError"), "No provider could answer and no stale copy exists; every attempt is listed."),
+    "400": _error("A bad parameter; `field` names it.", **RATE_HEADERS),
+    "404": _error("Unknown endpoint, no pool serves it (`capabilities`), or nothing found for the named "
+                  "values (`field`, `values`, `close_matches`).", **RATE_HEADERS),
+    "414": _error("The query string is too long (`field` is query)."),
+    **COMMON_ERRORS,
+}
+BODY_ERRORS = {
+    "400": _error("A bad body; `field` names what is wrong.", **RATE_HEADERS),
+    "408": _error("The body did not arrive in time (`field` is body)."),
+    "413": _error("The body is too large (`field` is body)."),
+    **COMMON_ERRORS,
 }
 
 
@@ -257,7 +316,8 @@ def paths() -> dict[str, Schema]:
                            "cache and stale-if-error; headers X-Cryptohub-Source and X-Cryptohub-Cache say "
                            "where the answer came from.",
             "tags": ["data"], "parameters": params,
-            "responses": {"200": _json(answer, "Normalized data with its provenance."), **ERRORS},
+            "responses": {"200": {**_json(answer, "Normalized data with its provenance."),
+                                  "headers": {**SOURCE_HEADERS, **RATE_HEADERS}}, **ERRORS},
         }}
     out["/api/data/sentiment"]["post"] = {
         "operationId": "data_sentiment_score", "summary": "Sentiment of the given texts", "tags": ["data"],
@@ -265,13 +325,14 @@ def paths() -> dict[str, Schema]:
         "responses": {
             "200": _json({"type": "object", "properties": {"data": _ref("SentimentTextsAnswer"),
                                                            "meta": _ref("DataMeta")}}, "One score per text, in order."),
-            "400": ERRORS["400"], "413": _json(_ref("DataError"), "Body too large."),
+            **BODY_ERRORS,
         },
     }
     out["/api/data"] = {"get": {
         "operationId": "data_index", "summary": "The data endpoints, each with an example", "tags": ["data"],
         "responses": {"200": _json({"type": "object", "properties": {"capabilities": {
-            "type": "object", "additionalProperties": {"type": "string"}}}}, "Endpoint name -> example URL.")},
+            "type": "object", "additionalProperties": {"type": "string"}}}}, "Endpoint name -> example URL."),
+            **COMMON_ERRORS},
     }}
     out["/api/crypto-hub/proxy"] = {"post": {
         "operationId": "crypto_hub_proxy", "tags": ["proxy"],
@@ -280,15 +341,26 @@ def paths() -> dict[str, Schema]:
                        "safe response headers pass back. Same breaker, rate limits, retries and optional cache "
                        "as data requests.",
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProxyRequest")}}},
-        "responses": {
-            "200": {"description": "The provider's answer, as it sent it (status, body, safe headers)."},
-            "400": _json(_ref("DataError"), "A refused request; the reason is in `detail`."),
-            "403": _json(_ref("DataError"), "Provider disabled or method not allowed for it."),
-            "502": _json(_ref("DataError"), "The provider call failed (attempts listed)."),
-            "503": _json(_ref("DataError"), "The provider cannot be called now (breaker open, budget spent)."),
-        },
+        "responses": _proxy_responses(),
     }}
     return out
+
+
+def _proxy_responses() -> Schema:
+    # The provider's own status passes through (a 404 for an unknown path, say) with its own body,
+    # so the ranges carry no schema; the gateway's own refusals are DataError bodies.
+    passed = "the provider's own answer, passed through as it sent it (status, body, safe headers)"
+    return {
+        "2XX": {"description": f"Success: {passed}.", "headers": {**SOURCE_HEADERS, **RATE_HEADERS}},
+        "4XX": {"description": f"A client error of the provider: {passed}; or the gateway's refusal "
+                               "(a DataError naming `field`)."},
+        **BODY_ERRORS,
+        "400": {"description": "A refused request (`detail` says why, `field` names the input), or the "
+                               f"provider's own 400: {passed}.", "headers": RATE_HEADERS},
+        "403": {"description": "Provider disabled or method not allowed for it, a client key that may not "
+                               f"use the proxy, or the provider's own 403: {passed}."},
+        "502": _error("The provider call failed (attempts listed) or answered a redirect, which is not followed."),
+    }
 
 
 def add_data_plane(result: dict[str, Any], generator: Any = None, request: Any = None, public: bool = True,

@@ -4,7 +4,8 @@ A request is a capability name plus a flat mapping of strings (a query string, o
 options). `parse_request()` turns it into a `DataRequest`: the engine capability, its normalized
 params (the cache key is built from them, so equal requests normalize equally), and the
 cross-capability options `provider` and `consensus`. Anything wrong raises `ParamError` naming
-the field; an unknown capability raises `UnknownRoute`. Pure: no I/O, no Django.
+the field and, for a size, the limit; an unknown capability raises `UnknownRoute`. No I/O: the
+operator's limits are read once from the settings ("Request limits"), the rest are constants.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
 from providers import symbols
 from providers.schemas import FEAR_GREED_MAX_LIMIT
 
-# Most ids one price request may name (providers cap their batch sizes around here too).
-MAX_IDS = 50
+# Most ids one request may name (CRYPTOHUB_MAX_IDS; CoinGecko caps a call at 250 too).
+MAX_IDS: int = settings.CRYPTOHUB_MAX_IDS
+# Longest coin id, in characters (CoinGecko's longest are around 60).
+MAX_ID_CHARS = 100
 # Most coins one sentiment request may name: each one scans every headline.
-MAX_SENTIMENT_IDS = 10
+MAX_SENTIMENT_IDS = min(10, MAX_IDS)
 # Largest top-N market listing (CoinGecko's page size); the default is one page of 100.
 MARKETS_MAX_LIMIT = 250
 MARKETS_DEFAULT_LIMIT = 100
@@ -34,9 +39,9 @@ MAX_QUERY_CHARS = 100
 # Consensus asks this many providers at most: each one costs a real upstream call.
 MIN_CONSENSUS = 2
 MAX_CONSENSUS = 7
-# POST /api/data/sentiment: texts per request and characters per text (headline-sized).
-MAX_SENTIMENT_TEXTS = 100
-MAX_SENTIMENT_TEXT_CHARS = 1000
+# POST /api/data/sentiment: texts per request and characters per text (a headline or a post).
+MAX_SENTIMENT_TEXTS: int = settings.CRYPTOHUB_MAX_SENTIMENT_TEXTS
+MAX_SENTIMENT_TEXT_CHARS: int = settings.CRYPTOHUB_MAX_SENTIMENT_TEXT_CHARS
 GAS_CHAINS = ("ethereum", "bitcoin")
 # Options every data endpoint takes besides its own parameters.
 COMMON_OPTIONS = ("provider", "consensus")
@@ -68,16 +73,17 @@ def _ids(query: Mapping[str, str], *, most: int = MAX_IDS) -> list[str]:
     raw = query.get("ids")
     if raw is None or not raw.strip():
         raise ParamError("ids", "ids is required: comma-separated coin ids, e.g. ids=bitcoin,ethereum")
-    ids: list[str] = []
-    for item in raw.split(","):
-        coin = item.strip().lower()
-        if not _ID_RE.match(coin):
-            raise ParamError("ids", f"{item[:40]!r} is not a coin id (lowercase letters, digits and '-')")
-        if coin not in ids:
-            ids.append(coin)
+    # Ordered and deduplicated in one pass; counted before any other check, so thousands of ids
+    # cost one split and one 400.
+    ids = dict.fromkeys(item.strip().lower() for item in raw.split(","))
     if len(ids) > most:
         raise ParamError("ids", f"at most {most} ids per request, got {len(ids)}")
-    return ids
+    for coin in ids:
+        if len(coin) > MAX_ID_CHARS:
+            raise ParamError("ids", f"a coin id is at most {MAX_ID_CHARS} characters, got {coin[:40]!r}...")
+        if not _ID_RE.match(coin):
+            raise ParamError("ids", f"{coin[:40]!r} is not a coin id (lowercase letters, digits and '-')")
+    return list(ids)
 
 
 def _vs(query: Mapping[str, str]) -> str:
@@ -177,7 +183,8 @@ def sentiment_texts(body: Any) -> list[str]:
         if not isinstance(text, str) or not text.strip():
             raise ParamError("texts", f"texts[{n}] must be a non-empty string")
         if len(text) > MAX_SENTIMENT_TEXT_CHARS:
-            raise ParamError("texts", f"texts[{n}] is longer than {MAX_SENTIMENT_TEXT_CHARS} characters")
+            raise ParamError("texts", f"texts[{n}] is longer than {MAX_SENTIMENT_TEXT_CHARS} characters "
+                                        f"({len(text)})")
     if unknown := sorted(set(body) - {"texts"}):
         raise ParamError(unknown[0], f"unknown field {unknown[0][:40]!r}; the body takes only texts")
     return [text.strip() for text in texts]

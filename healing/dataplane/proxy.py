@@ -46,20 +46,25 @@ def _redirect_reason(status: int, headers: Mapping[str, str]) -> str:
     return f"the provider answered a redirect (HTTP {status}{where}); the proxy does not follow redirects"
 
 
-def failure_result(exc: AllProvidersFailed) -> ProxyResult:
-    """502 when the provider was called and failed; 503 when it could not be called at all."""
+def failure_result(exc: AllProvidersFailed, now: float) -> ProxyResult:
+    """502 when the provider was called and failed; 503 when it could not be called at all, with
+    Retry-After when it is known when the provider is back (`now`: the engine clock, epoch seconds)."""
     attempts = [a.as_dict() for a in exc.attempts]
     only_skipped = bool(exc.attempts) and all(a.outcome in SKIPPED for a in exc.attempts)
     if any("redirect" in a.detail.lower() for a in exc.attempts):
         detail = "the provider answered a redirect; the proxy does not follow redirects"
     elif only_skipped:
-        detail = "the provider cannot be called right now (breaker open, budget spent or key missing)"
+        detail = "the provider cannot be called right now (maintenance, breaker open, budget spent or key missing)"
     else:
         detail = "the provider call failed"
-    return ProxyResult.error(
-        503 if only_skipped else 502,
-        {"detail": detail, "attempts": attempts, "suggestions": list(exc.suggestions)},
-    )
+    payload: dict[str, Any] = {"detail": detail, "attempts": attempts, "suggestions": list(exc.suggestions)}
+    wait_s = exc.retry_after_s(now) if only_skipped else None
+    if wait_s is None:
+        return ProxyResult.error(503 if only_skipped else 502, payload)
+    payload["retry_after_s"] = wait_s
+    result = ProxyResult.error(503, payload)
+    result.headers["retry-after"] = str(wait_s)
+    return result
 
 
 async def proxy_call(request: Any, *, snapshot: Snapshot, deps: engine.Deps) -> ProxyResult:
@@ -75,7 +80,7 @@ async def proxy_call(request: Any, *, snapshot: Snapshot, deps: engine.Deps) -> 
         raw = await engine.fetch_raw(provider, spec, deps=deps, cache_ttl_s=target.cache_ttl_s)
     except AllProvidersFailed as exc:
         logger.info("proxy call to %s failed: %s", provider.slug, exc)
-        return failure_result(exc)
+        return failure_result(exc, deps.clock())
     except UnknownCapability as exc:  # disabled between the snapshot read and the call
         return ProxyResult.error(403, {"detail": str(exc), "field": "provider"})
 

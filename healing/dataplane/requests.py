@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from healing.dataplane.params import NEWS_MAX_LIMIT, DataRequest, ParamError
-from healing.engine import cache, consensus
+from healing.engine import cache, consensus, degraded
 from healing.engine import fetch as engine
 from healing.engine.config import Snapshot
 from providers import sentiment, symbols
@@ -61,6 +61,18 @@ def check_provider(snapshot: Snapshot, slug: str) -> None:
 
 async def fetch_data(
     req: DataRequest, *, snapshot: Snapshot, deps: engine.Deps, backend: sentiment.SentimentBackend | None = None,
+) -> DataAnswer:
+    """The answer to `req`; while Redis is down, from the process's own state, marked degraded."""
+    answer, was_degraded = await degraded.with_fallback(
+        deps, lambda d: _fetch_data(req, snapshot=snapshot, deps=d, backend=backend)
+    )
+    if was_degraded:
+        answer.meta["degraded"] = degraded.DEGRADED_REDIS
+    return answer
+
+
+async def _fetch_data(
+    req: DataRequest, *, snapshot: Snapshot, deps: engine.Deps, backend: sentiment.SentimentBackend | None,
 ) -> DataAnswer:
     if req.provider is not None:
         check_provider(snapshot, req.provider)

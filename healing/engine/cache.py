@@ -239,6 +239,10 @@ class LocalCache:
         """The copy held for `key` without asking Redis (degraded mode only: Redis is down)."""
         return self._items.get(key) if version == self._version else None
 
+    def held(self) -> list[tuple[str, bytes]]:
+        """(key, raw entry) of every copy held: what degraded mode starts its own store with."""
+        return [(key, held.raw) for key, held in self._items.items()]
+
     def put(self, key: str, version: int, entry: Entry, capability: str) -> None:
         """Hold `entry`, just written to (or read from) Redis by this process, as its copy of `key`."""
         self._at_version(version)
@@ -326,4 +330,5 @@ class CacheCounters:
         except Exception as exc:  # noqa: BLE001 - counters are best effort, never a request failure
             self._pending.update(batch)
             was_failing, self._failing = self._failing, True
-            (logger.debug if was_failing else logger.warning)("cache counters not flushed (%s); kept for the next flush", exc.__class__.__name__)
+            (logger.debug if was_failing else logger.warning)(
+                "cache counters not flushed (%s); kept for the next flush", exc.__class__.__name__)

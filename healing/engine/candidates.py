@@ -7,6 +7,11 @@ single provider: a maintenance window, a missing required key, a cool-down (Retr
 open breaker skip it; a half-open breaker lets it through as the probe. Breakers alone never
 empty a pool: the member whose breaker reopens soonest is still tried, last.
 
+A maintenance window of the pool itself drains every member for that pool's requests, like a
+window of each of them: no provider is called and the all-open last resort does not apply (the
+operator took the pool out; only a stale copy may answer). Where a skip has a known end, the
+candidate carries it (`skip_until`, epoch seconds) for the failure's Retry-After.
+
 Everything the order needs is read in one round trip (`OrderPlan.queue` on any pipeline, then
 `OrderPlan.finish` on the results), so the engine can ride those reads on its single-flight lock.
 """
@@ -50,6 +55,7 @@ class Candidate:
     needs_probe: bool = False  # half-open: claim the single probe before calling
     forced: bool = False  # open breaker tried last because every member is open
     reopens_at: float | None = None
+    skip_until: float | None = None  # when the skip ends (epoch seconds), if known
     p90_ms: float | None = None  # recent p90 latency (read with the other inputs; hedging timer)
 
     @property
@@ -92,23 +98,43 @@ def providers_of(
 
 
 def mark(
-    cand: Candidate, now: float, *, breaker: BreakerState, cooling: float | None, drained_until: float | None = None
+    cand: Candidate, now: float, *, breaker: BreakerState, cooling: float | None, drained_until: float | None = None,
+    pool_window: tuple[str, float] | None = None,
 ) -> Candidate:
-    """Mark `cand` with why it must be skipped now (or as the half-open probe); returns it."""
+    """Mark `cand` with why it must be skipped now (or as the half-open probe); returns it.
+
+    `drained_until` ends the provider's own maintenance window, `pool_window` is (pool slug,
+    end) of a window of the pool the request asks (both epoch seconds, both still ahead).
+    """
     cfg = cand.cfg
-    if drained_until is not None:
-        cand.skip = SKIPPED_MAINTENANCE
-        cand.skip_detail = f"in a maintenance window for {math.ceil(drained_until - now)} s"
+    if drained_until is not None or pool_window is not None:
+        _drain(cand, now, drained_until, pool_window)
     elif cfg.key_required and not cfg.api_key():
         cand.skip, cand.skip_detail = SKIPPED_NO_KEY, f"needs an API key in {cfg.api_key_env or 'its key variable'}"
     elif cooling is not None:
-        cand.skip, cand.skip_detail = SKIPPED_BUDGET, f"cooling down for {math.ceil(cooling - now)} s (Retry-After)"
+        cand.skip, cand.skip_until = SKIPPED_BUDGET, cooling
+        cand.skip_detail = f"cooling down for {math.ceil(cooling - now)} s (Retry-After)"
     elif breaker.state == OPEN:
         cand.skip, cand.reopens_at = SKIPPED_BREAKER_OPEN, breaker.reopens_at
+        cand.skip_until = breaker.reopens_at
         cand.skip_detail = f"breaker open for {math.ceil(breaker.reopens_at - now)} s"
     elif breaker.state == HALF_OPEN:
         cand.needs_probe = True
     return cand
+
+
+def _drain(cand: Candidate, now: float, own_until: float | None, pool_window: tuple[str, float] | None) -> None:
+    """Skip a drained candidate; it is back only when every window on it has ended (the later end)."""
+    cand.skip = SKIPPED_MAINTENANCE
+    own = None if own_until is None else f"{math.ceil(own_until - now)} s"
+    if pool_window is None:
+        cand.skip_detail, cand.skip_until = f"in a maintenance window for {own}", own_until
+        return
+    pool_slug, pool_until = pool_window
+    cand.skip_detail = f"pool {pool_slug} in a maintenance window for {math.ceil(pool_until - now)} s"
+    if own_until is not None:
+        cand.skip_detail += f"; the provider's own window for {own}"
+    cand.skip_until = pool_until if own_until is None else max(own_until, pool_until)
 
 
 async def raw_candidate(deps: Deps, provider: ProviderConfig, adapter: Adapter) -> Candidate:
@@ -118,10 +144,11 @@ async def raw_candidate(deps: Deps, provider: ProviderConfig, adapter: Adapter) 
     pipe = deps.redis.pipeline(transaction=False)
     deps.breakers.queue_read(pipe, provider.slug)
     deps.budget.queue_cooling(pipe, provider.slug)
-    raw_state, raw_cooling = await pipe.execute()
+    drained.queue_end(pipe, drained.providers_key(), provider.slug)
+    raw_state, raw_cooling, raw_end = await pipe.execute()
     now = deps.clock()
     return mark(Candidate(provider, adapter), now, breaker=decode_state(raw_state).at(now),
-                cooling=deps.budget.parse_cooling(raw_cooling))
+                cooling=deps.budget.parse_cooling(raw_cooling), drained_until=drained.active_end(raw_end, now))
 
 
 # --- the order ----------------------------------------------------------------------------------
@@ -168,6 +195,8 @@ class OrderPlan:
             deps.breakers.queue_read(pipe, slug)
             deps.budget.queue_cooling(pipe, slug)
         pipe.zrangebyscore(drained.providers_key(), f"({now}", "+inf", withscores=True)
+        if self.pool is not None:
+            drained.queue_end(pipe, drained.pools_key(), self.pool.slug)
         # The latency samples cost more to parse than everything else here, and the hedging
         # timer needs only their p90: read at most once per P90_REFRESH_S.
         self.stale = [slug for slug in slugs if not _memo_fresh(deps.p90_memo.get(slug), now)]
@@ -190,19 +219,26 @@ class OrderPlan:
             return []
         n = 2 * len(self.usable)
         drained_until = {(m.decode() if isinstance(m, bytes) else str(m)): float(end) for m, end in raw[n]}
-        p90s = self._p90s(raw[n + 1:n + 1 + len(self.stale)])
+        n += 1
+        pool_window = None
+        if self.pool is not None:
+            pool_end = drained.active_end(raw[n], self.now)
+            pool_window = None if pool_end is None else (self.pool.slug, pool_end)
+            n += 1
+        p90s = self._p90s(raw[n:n + len(self.stale)])
         out = []
         index = {slug: i for i, slug in enumerate(self.usable)}
-        for slug in self._ordered(raw[n + 1 + len(self.stale):]):
+        for slug in self._ordered(raw[n + len(self.stale):]):
             cfg, adapter = self.usable[slug]
             i = index[slug]
             cand = Candidate(cfg, adapter, p90_ms=p90s.get(slug))
             out.append(mark(cand, self.now, breaker=decode_state(raw[2 * i]).at(self.now),
                             cooling=self.deps.budget.parse_cooling(raw[2 * i + 1]),
-                            drained_until=drained_until.get(slug)))
+                            drained_until=drained_until.get(slug), pool_window=pool_window))
         gated = [c for c in out if c.skip in ("", SKIPPED_BREAKER_OPEN)]
         if self.last_resort and gated and all(c.skip == SKIPPED_BREAKER_OPEN for c in gated):
             # A pool is never emptied by breakers alone: the member that reopens soonest goes last.
+            # (A drained pool has nothing gated: the operator's window is no breaker to overrule.)
             soonest = min(gated, key=lambda c: c.reopens_at or 0.0)
             out.append(Candidate(soonest.cfg, soonest.adapter, forced=True, reopens_at=soonest.reopens_at))
         return out
@@ -253,5 +289,6 @@ async def order_candidates(
     *, last_resort: bool = True, params: Mapping[str, Any] | None = None,
 ) -> list[Candidate]:
     """The usable members in strategy order, each marked with why it must be skipped (one round trip:
-    breakers, cool-downs, maintenance, latency samples for the hedging p90, the strategy's inputs)."""
+    breakers, cool-downs, maintenance of the providers and the pool, latency samples for the hedging
+    p90, the strategy's inputs)."""
     return await plan_order(deps, pool, providers, capability, last_resort=last_resort, params=params).read()

@@ -14,6 +14,8 @@ after it: healing.engine.ledger), in the manner of a failsafe executor:
   cancelled and recorded as a timeout.
 
 `attempts` is the request's report: every skip, failure, success and cancellation, in order.
+A skip or a failure whose end is known (the candidate's `skip_until`, the recorder's answer for a
+refused gate or a finished call) carries it as the attempt's `retry_at`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from tenacity import RetryCallState, wait_exponential
@@ -66,6 +68,7 @@ class Runnable(Protocol):
     slug: str
     skip: str  # an attempt outcome (skipped_*) when it must not be called at all
     skip_detail: str
+    skip_until: float | None  # when the skip ends (epoch seconds), if known
     p90_ms: float | None  # its usual latency: the hedge timer
 
 
@@ -81,11 +84,14 @@ class Call(Protocol):
 class Recorder(Protocol):
     """The gates before each call and the records after it (healing.engine.ledger.Ledger)."""
 
-    async def admit(self, cand: Any, *, retry: bool) -> tuple[str, str] | None:
-        """None if a call may go now (its token is taken), else (skip outcome, detail)."""
+    async def admit(self, cand: Any, *, retry: bool) -> tuple[str, str, float | None] | None:
+        """None if a call may go now (its token is taken), else (skip outcome, detail, when it ends or None)."""
 
-    async def finished(self, cand: Any, outcome: str, ms: float, detail: str, retry_after_s: float | None) -> None:
-        """A call came back (or failed) after `ms`."""
+    async def finished(
+        self, cand: Any, outcome: str, ms: float, detail: str, retry_after_s: float | None
+    ) -> float | None:
+        """A call came back (or failed) after `ms`; when the provider may be called again, if that is
+        now known (a cool-down it set), else None."""
 
     async def cut_short(self, cand: Any, outcome: str, ms: float, *, overran: bool) -> None:
         """A call was cancelled (hedge loser, or the deadline); `overran` its usual latency."""
@@ -182,7 +188,7 @@ class Chain:
         while queue:
             cand = queue.popleft()
             if cand.skip:
-                self._skip(cand.slug, cand.skip, cand.skip_detail)
+                self._skip(cand.slug, cand.skip, cand.skip_detail, cand.skip_until)
                 continue
             try:
                 prepared = call.prepare(cand)
@@ -234,11 +240,16 @@ class Chain:
     async def _finished(self, run: _Run, outcome: str, detail: str, retry_after_s: float | None) -> None:
         ms = (asyncio.get_running_loop().time() - run.started) * 1000
         run.started = None  # recorded here, so a later cancel must not record it again
+        at = len(self.attempts)
         self.attempts.append(Attempt(run.cand.slug, outcome, ms, detail))
-        await self.recorder.finished(run.cand, outcome, ms, detail, retry_after_s)
+        until = await self.recorder.finished(run.cand, outcome, ms, detail, retry_after_s)
+        if until is not None:
+            # Appended before the await so that a hedge's records keep their order; only
+            # appends happen meanwhile, so the index still points at this attempt.
+            self.attempts[at] = replace(self.attempts[at], retry_at=until)
 
-    def _skip(self, slug: str, outcome: str, detail: str) -> None:
-        self.attempts.append(Attempt(slug, outcome, 0.0, detail))
+    def _skip(self, slug: str, outcome: str, detail: str, until: float | None = None) -> None:
+        self.attempts.append(Attempt(slug, outcome, 0.0, detail, until))
         self.recorder.skipped(slug, outcome)
 
     async def _stop(self, running: dict[asyncio.Task, _Run], *, deadline_passed: bool) -> None:

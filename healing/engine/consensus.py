@@ -213,7 +213,7 @@ async def fetch_consensus(
     if len(chosen) < n:
         # Fewer usable members than asked for: say who could not even be asked, and why.
         missing += [{"provider": c.cfg.slug, "reason": f"{c.skip}: {c.skip_detail}"} for c in passed_over]
-        attempts += [Attempt(c.cfg.slug, c.skip, 0.0, c.skip_detail) for c in passed_over]
+        attempts += [Attempt(c.cfg.slug, c.skip, 0.0, c.skip_detail, c.skip_until) for c in passed_over]
     if not answers:
         hints = await suggestions(deps, [c.cfg for c in candidates], attempts)
         raise AllProvidersFailed(capability, attempts, hints or [f"no provider of pool {pool.slug} could be asked"])

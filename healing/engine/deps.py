@@ -22,7 +22,7 @@ import redis.asyncio
 
 from healing.engine import cache
 from healing.engine.breaker import OrderedBreakers
-from healing.engine.degraded import RedisHealth
+from healing.engine.degraded import LocalStore, RedisHealth
 from healing.engine.ratelimit import Budget
 
 # Fresh TTL per capability in seconds (settings.CRYPTOHUB_FRESH_TTL overrides any of them).
@@ -59,6 +59,8 @@ class EngineSettings:
     consensus_outlier_pct: float = DEFAULT_CONSENSUS_OUTLIER_PCT
     rate_limit_guard_s: float = DEFAULT_RATE_LIMIT_GUARD_S
     local_cache_entries: int = cache.LOCAL_MAX_ENTRIES
+    # Server processes sharing the budgets: while Redis is down each takes 1/process_count of them.
+    process_count: int = 1
 
     @classmethod
     def from_settings(cls, settings: Any) -> "EngineSettings":
@@ -77,6 +79,7 @@ class EngineSettings:
             ),
             rate_limit_guard_s=float(getattr(settings, "CRYPTOHUB_RATE_LIMIT_GUARD_S", DEFAULT_RATE_LIMIT_GUARD_S)),
             local_cache_entries=int(getattr(settings, "CRYPTOHUB_LOCAL_CACHE_ENTRIES", cache.LOCAL_MAX_ENTRIES)),
+            process_count=max(1, int(getattr(settings, "CRYPTOHUB_PROCESS_COUNT", 1))),
         )
 
     def fresh_ttl(self, capability: str) -> float:
@@ -94,6 +97,11 @@ class Deps:
     counters: cache.CacheCounters = field(default_factory=cache.CacheCounters)
     # slug -> (p90 latency ms or None, engine-clock time read): healing.engine.candidates' memo.
     p90_memo: dict[str, tuple[float | None, float]] = field(default_factory=dict)
+    # The share of every provider budget this Deps may spend (1/N for a degraded twin).
+    budget_share: float = 1.0
+    # The degraded twin and the outage it was built for (degraded_twin).
+    _twin: "Deps | None" = field(default=None, init=False, repr=False, compare=False)
+    _twin_outage: int = field(default=-1, init=False, repr=False, compare=False)
 
     @functools.cached_property
     def breakers(self) -> OrderedBreakers:
@@ -101,7 +109,7 @@ class Deps:
 
     @functools.cached_property
     def budget(self) -> Budget:
-        return Budget(self.redis, clock=self.clock, guard_s=self.settings.rate_limit_guard_s)
+        return Budget(self.redis, clock=self.clock, guard_s=self.settings.rate_limit_guard_s, share=self.budget_share)
 
     @functools.cached_property
     def health(self) -> RedisHealth:
@@ -112,3 +120,20 @@ class Deps:
     def local(self) -> cache.LocalCache:
         """This process's coalesced, decode-once cache reads (one Deps per process; cache.LocalCache)."""
         return cache.LocalCache(max_entries=self.settings.local_cache_entries)
+
+    def degraded_twin(self) -> "Deps":
+        """The engine on this process's own state, for while Redis is down (healing.engine.degraded).
+
+        Built afresh at each outage, seeded with the cache copies held then: breaker and budget
+        state from an earlier outage says nothing about now. The HTTP client, clock and latency
+        memo are shared with this Deps; the budget share is 1/process_count.
+        """
+        if self._twin is None or self._twin_outage != self.health.outages:
+            store = LocalStore()
+            store.seed(self.local.held(), keep_s=self.settings.stale_ttl_s)
+            self._twin = Deps(
+                redis=store.client, http=self.http, clock=self.clock, sleep=self.sleep, rng=self.rng,
+                settings=self.settings, p90_memo=self.p90_memo, budget_share=1.0 / self.settings.process_count,
+            )
+            self._twin_outage = self.health.outages
+        return self._twin

@@ -3,6 +3,9 @@
 Two sorted sets, member = slug, score = the epoch time its window ends; healing.monitoring.
 maintenance writes them from the database. Readers take members whose score lies in the future
 (`ZRANGEBYSCORE key (now +inf`), so a window ends on time even if no task runs at that moment.
+Routing reads both in the round trip that reads the breakers (healing.engine.candidates): a
+provider's window drains that provider, a pool's window drains every member for that pool's
+requests (the same provider still serves other pools).
 """
 
 from __future__ import annotations
@@ -21,6 +24,19 @@ def providers_key() -> str:
 
 def pools_key() -> str:
     return rkey("maintenance", "pools")
+
+
+def queue_end(pipe: Any, key: str, slug: str) -> None:
+    """Queue the read of when `slug`'s window ends (the score); `active_end` judges the reply."""
+    pipe.zscore(key, slug)
+
+
+def active_end(raw: Any, now: float) -> float | None:
+    """The end of a window read by `queue_end` if it lies after `now` (still drained), else None."""
+    if raw is None:
+        return None
+    end = float(raw)
+    return end if end > now else None
 
 
 def _text(value: Any) -> str:

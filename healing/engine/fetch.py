@@ -101,16 +101,22 @@ async def local_hit(capability: str, key: str, version: int, deps: Deps) -> cach
 
     The data plane's fast path calls this with a key it memoized for the query string; anything
     but a fresh hit then takes the full path through `fetch_capability`. While Redis is down
-    (`deps.health.down`) the process's own copy is answered instead, and the caller marks it.
+    (`deps.health.down`) the entry is read from the process's degraded twin, which started
+    with this process's copies, and the caller marks the answer.
     """
     if not deps.health.may_try():
-        return deps.local.peek(key, version)  # Redis down: the in-process copy, whatever its age
+        return await _fresh(deps.degraded_twin(), capability, key, version)
     try:
-        held = await deps.local.read(deps.redis, key, version, capability)
+        held = await _fresh(deps, capability, key, version)
     except REDIS_DOWN as exc:
         deps.health.failed(exc)
-        return deps.local.peek(key, version)
+        return await _fresh(deps.degraded_twin(), capability, key, version)
     deps.health.ok()
+    return held
+
+
+async def _fresh(deps: Deps, capability: str, key: str, version: int) -> cache.LocalEntry | None:
+    held = await deps.local.read(deps.redis, key, version, capability)
     if held is None or held.entry.freshness(deps.clock(), deps.settings.fresh_ttl(capability), 0) != cache.FRESH:
         return None
     _count(deps, cache.HIT, capability)

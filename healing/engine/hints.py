@@ -7,7 +7,7 @@ import math
 from healing.engine.breaker import OPEN
 from healing.engine.config import ProviderConfig
 from healing.engine.deps import Deps
-from healing.engine.errors import Attempt
+from healing.engine.errors import SKIPPED_MAINTENANCE, Attempt
 from healing.engine.ratelimit import describe_budgets
 from providers.adapters.base import Outcome
 from providers.measures import iso_seconds
@@ -35,6 +35,10 @@ async def suggestions(deps: Deps, providers: list[ProviderConfig], attempts: lis
                        f"(in {math.ceil(cooling - now)} s)")
         if cfg.rate_limits:
             out.extend(describe_budgets(slug, await deps.budget.remaining(cfg), now))
+    drained = [a for a in attempts if a.outcome == SKIPPED_MAINTENANCE]
+    if drained:
+        # Taken out on purpose: say so, and when it ends, instead of blaming the parameters.
+        out.extend(f"{a.provider}: {a.detail}" for a in drained)
     if not out:
         tried = {a.outcome for a in attempts}
         if tried & {Outcome.TIMEOUT.value, Outcome.TRANSIENT.value}:

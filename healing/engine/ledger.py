@@ -6,6 +6,10 @@ After it: stats and usage (pools.state: least_used, and the one latency list tha
 fastest_response and the hedging p90), the breaker, and the cool-down of a rate-limited
 provider. Skipped candidates are counted in the stats once the chain is done.
 
+A refused gate and a rate-limited answer also say when the provider may be called again, where
+that is known (the open breaker's reopening, the spent window's next free token, the cool-down's
+end): the chain puts it on the attempt, and the caller's 503 into Retry-After.
+
 A success changes nothing the request still decides on, so with `release` its stats and usage
 are queued for the caller's next pipeline (the single-flight release: no round trip of their
 own) and its breaker record runs after the answer (OrderedBreakers.record_later). A failure is
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from healing.engine import stats
-from healing.engine.breaker import CLOSED
+from healing.engine.breaker import CLOSED, OPEN
 from healing.engine.candidates import Candidate
 from healing.engine.chain import Chain
 from healing.engine.deps import Deps
@@ -67,18 +71,32 @@ class Ledger:
         for queue in self.release or ():
             queue(pipe)
 
-    async def admit(self, cand: Candidate, *, retry: bool) -> tuple[str, str] | None:
+    async def admit(self, cand: Candidate, *, retry: bool) -> tuple[str, str, float | None] | None:
         if retry:
-            if (await self.deps.breakers.state(cand.slug)).state != CLOSED and not cand.forced:
-                return SKIPPED_BREAKER_OPEN, "breaker opened before the retry"
+            state = await self.deps.breakers.state(cand.slug)
+            if state.state != CLOSED and not cand.forced:
+                until = state.reopens_at if state.state == OPEN else None  # half-open: the probe decides
+                return SKIPPED_BREAKER_OPEN, "breaker opened before the retry", until
         elif cand.needs_probe and not await self.deps.breakers.allow(cand.cfg):
-            return SKIPPED_BREAKER_OPEN, "half-open: another caller holds the probe"
+            # The probe's outcome decides when the breaker closes: no known end.
+            return SKIPPED_BREAKER_OPEN, "half-open: another caller holds the probe", None
         # The rate-limit token is taken last, right before the request is written (see
         # _take_token): every await between a grant and the upstream's arrival widens the
         # jitter the limiter's guard interval must absorb.
         spent = await self._take_token(cand)
         if spent:
-            return SKIPPED_BUDGET, f"budget {spent} spent" + (" before the retry" if retry else "")
+            detail = f"budget {spent} spent" + (" before the retry" if retry else "")
+            return SKIPPED_BUDGET, detail, await self._frees_at(cand, spent)
+        return None
+
+    async def _frees_at(self, cand: Candidate, spent: str) -> float | None:
+        """When the spent window (`spent` as Budget.acquire names it) grants its next token.
+
+        Read only after a refusal: nothing waits on it to be called.
+        """
+        for window in await self.deps.budget.remaining(cand.cfg):
+            if window["limit"] == spent:
+                return window["resets_at"]
         return None
 
     async def _take_token(self, cand: Candidate) -> str | None:
@@ -87,14 +105,15 @@ class Ledger:
 
     async def finished(
         self, cand: Candidate, outcome: str, ms: float, detail: str, retry_after_s: float | None = None
-    ) -> None:
-        """Everything one finished call changes: stats, usage, breaker, cool-down."""
+    ) -> float | None:
+        """Everything one finished call changes: stats, usage, breaker, cool-down; returns the
+        cool-down's end (epoch seconds) when the provider asked us to slow down, else None."""
         deps, cfg, now = self.deps, cand.cfg, self.deps.clock()
         ok = outcome == Outcome.OK.value
         if ok and self.release is not None:
             self.release.append(functools.partial(_queue_ok, slug=cfg.slug, ms=ms, now=now))
             deps.breakers.record_later(cfg, True, self.gate)
-            return
+            return None
         # Stats and usage share one round trip; the breaker's compare-and-set runs beside it.
         pipe = deps.redis.pipeline(transaction=False)
         if outcome != Outcome.NOT_FOUND.value:
@@ -104,11 +123,13 @@ class Ledger:
         writes = [pipe.execute()]
         if ok or counts_against_breaker(outcome):
             writes.append(deps.breakers.record(cfg, ok))
-        if outcome == Outcome.RATE_LIMITED.value:
+        limited = outcome == Outcome.RATE_LIMITED.value
+        if limited:
             writes.append(deps.budget.cool_down(cfg.slug, cooldown_seconds(retry_after_s)))
         if not ok:
             logger.info("provider %s: %s (%s) after %.0f ms", cfg.slug, outcome, detail, ms)
-        await asyncio.gather(*writes)
+        done = await asyncio.gather(*writes)
+        return done[-1] if limited else None  # Budget.cool_down answers when it ends
 
     async def cut_short(self, cand: Candidate, outcome: str, ms: float, *, overran: bool) -> None:
         """A cancelled call: counted (no latency sample), and a breaker failure if it overran."""

@@ -110,6 +110,16 @@ def parse_limits(spec: str) -> tuple[RateLimitItem, ...]:
     return tuple(sorted(items, key=lambda item: item.get_expiry()))
 
 
+@functools.lru_cache(maxsize=512)
+def shared_limits(spec: str, share: float) -> tuple[RateLimitItem, ...]:
+    """The windows of a limits string scaled to `share` of each (at least 1 call per window)."""
+    items = parse_limits(spec)
+    if share >= 1.0:
+        return items
+    return tuple(type(item)(max(1, math.floor(item.amount * share)), item.multiples, item.namespace)
+                 for item in items)
+
+
 def limit_text(item: RateLimitItem) -> str:
     """The window as people write it: "2/second", "10/6 seconds"."""
     unit = item.GRANULARITY.name
@@ -154,9 +164,12 @@ class Budget:
         *,
         clock: Callable[[], float] = time.time,
         guard_s: float = 0.0,
+        share: float = 1.0,
     ):
         self.clock = clock
         self.guard_s = guard_s
+        # The share of each window this Budget grants (1/N per process while Redis is down).
+        self.share = share
         prefix = rkey("rl")
         if isinstance(source, RedisStorage):
             self.storage = source
@@ -175,7 +188,7 @@ class Budget:
 
     async def acquire(self, cfg: Any) -> str | None:
         """Take one token in every window; None if taken, else the spent limit ("2/second")."""
-        for item in parse_limits(cfg.rate_limits):
+        for item in shared_limits(cfg.rate_limits, self.share):
             if not await self.limiter.hit(item, cfg.slug):
                 return limit_text(item)
         return None
@@ -186,7 +199,7 @@ class Budget:
     async def remaining(self, cfg: Any) -> list[dict]:
         """Per window: the limit, tokens left, and when the next token frees (epoch seconds)."""
         out = []
-        for item in parse_limits(cfg.rate_limits):
+        for item in shared_limits(cfg.rate_limits, self.share):
             stats = await self.limiter.get_window_stats(item, cfg.slug)
             # limits reports oldest grant + window; the guard holds the token that much longer.
             resets_at = stats.reset_time + self.guard_s

@@ -67,6 +67,7 @@ class SnapshotHolder:
         self._last_check = float("-inf")
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
+        self._version_unreadable = False  # warn once per Redis outage, not once per poll
 
     @property
     def current(self) -> Snapshot | None:
@@ -107,11 +108,14 @@ class SnapshotHolder:
                 version = await read_config_version(self._redis)
             except redis.RedisError as exc:
                 if self._snapshot is not None:
-                    # Keep serving the last known config through a Redis blip.
-                    logger.warning("config version check failed, keeping snapshot v%s: %s",
-                                   self._snapshot.version, exc)
+                    # Keep serving the last known config through a Redis outage.
+                    if not self._version_unreadable:
+                        logger.warning("config version check failed, keeping snapshot v%s: %s",
+                                       self._snapshot.version, exc)
+                    self._version_unreadable = True
                     return False
                 version = 0
+            self._version_unreadable = False
             if not force and self._snapshot is not None and version == self._seen_version:
                 return False
             # Read the version *before* building: an edit landing during the build leaves the

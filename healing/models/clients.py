@@ -2,20 +2,44 @@
 
 Only the key's sha256 is stored; the key itself is shown once, when the admin creates it. The
 data plane never reads this table: healing.catalogue copies it into the config snapshot.
+
+Usage lives in Redis, not here: the data plane's inbound check counts every request of a client
+(and of all anonymous callers together) in the hash `clients:usage:<name>` (requests, limited,
+last_seen) and in `clients:usage:<name>:<YYYY-MM-DD>` (requests, limited; that UTC day, kept
+USAGE_DAY_TTL_S). The key format is defined here, once, for the writer (healing.dataplane.inbound)
+and the readers (healing.monitoring.client_usage).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from limits import parse_many
 
-from providers.runtime import bump_config_version
+from providers.runtime import bump_config_version, rkey
 
 KEY_PREFIX = "chk_"
+# Usage names that are not clients: every keyless caller together, and keyless callers let in
+# by a staff session while CRYPTOHUB_PUBLIC_READ is off. No client may take these names.
+ANONYMOUS = "anonymous"
+STAFF_SESSION = "staff-session"
+RESERVED_NAMES = (ANONYMOUS, STAFF_SESSION)
+USAGE_KEY = "clients:usage"
+# Per-day usage hashes are kept this long (seconds): a week of daily figures, then gone.
+USAGE_DAY_TTL_S = 8 * 86400
+
+
+def usage_key(name: str, day: str | None = None) -> str:
+    """The usage hash of a caller (requests, limited, last_seen), or of one UTC day of it."""
+    return rkey(USAGE_KEY, name) if day is None else rkey(USAGE_KEY, name, day)
+
+
+def utc_day(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
 
 
 def hash_key(key: str) -> str:
@@ -42,6 +66,8 @@ class ApiClient(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.name in RESERVED_NAMES:
+            raise ValidationError({"name": f"{self.name!r} is reserved for usage figures"})
         if self.limits:
             try:
                 parse_many(self.limits)

@@ -2,9 +2,12 @@
 
 The database holds the windows (edited in the admin); Redis holds what routing needs: two sorted
 sets, rkey("maintenance", "providers") and rkey("maintenance", "pools"), member = slug, score =
-the epoch time its window ends. Readers take members whose score lies in the future
-(`ZRANGEBYSCORE key <now> +inf`), so a window ends on time even if no task runs at that moment;
-`maintenance_sync()` (every sweep, and on every admin save) adds windows as they start.
+the epoch time its window ends. Readers take members whose score lies in the future (after
+`now`), so a window ends on time even if no task runs at that moment; `maintenance_sync()`
+(every sweep, every minute from the beat, and on every admin save or delete) adds windows as
+they start. Both kinds drain routing: a provider's window takes that provider out of every
+pool, a pool's window takes the whole pool out (its requests get a stale copy or a 503 with
+Retry-After); both also silence the alerts about what they drain.
 The Redis half (keys and readers) is healing.engine.drained, so routing reads it without the ORM.
 """
 

@@ -3,7 +3,8 @@
 cryptohub runs many processes (web workers, Celery workers), so module-level prometheus-client
 counters would each hold one process's share. Instead a custom collector reads the shared
 state when /metrics is scraped: live counters and latency samples (healing.engine.stats), breaker
-states, rate-limit budgets, cache counters, the last sweep, open alerts and the latest checks.
+states, rate-limit budgets, cache counters, the last sweep, open alerts, the latest checks and
+the requests and 429s of each API client (healing.monitoring.client_usage).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from healing.engine.breaker import BreakerStore
 from healing.engine.config import CONFIG_FIELDS, ProviderConfig
 from healing.engine.ratelimit import Budget
 from healing.models.monitoring import Alert, AlertState, Severity
+from healing.monitoring import client_usage
 from healing.monitoring.history import GATEWAY, latest_checks, read_live_totals
 from healing.monitoring.sweep import sweep_last_key
 from providers.models import Provider
@@ -47,6 +49,7 @@ class Snapshot:
     sweep: dict[str, float] = field(default_factory=dict)
     alerts_open: dict[str, int] = field(default_factory=dict)
     up: dict[str, int] = field(default_factory=dict)
+    clients: dict[str, client_usage.ClientUsage] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -83,6 +86,8 @@ def gather(*, clock: Callable[[], float] = time.time) -> Snapshot:
     except Exception as exc:  # Redis down: still serve what the database knows
         logger.warning("metrics: runtime state unavailable: %s", exc)
         snap.errors.append("redis")
+    if "redis" not in snap.errors:
+        snap.clients = client_usage.read_usage(client_usage.caller_names()) or {}
     return snap
 
 
@@ -156,6 +161,19 @@ def _sweep(snap: Snapshot) -> Iterator[Metric]:
     yield probed
 
 
+def _clients(snap: Snapshot) -> Iterator[Metric]:
+    """Requests and 429s per API client (and the keyless callers), as the inbound check counted them."""
+    requests = CounterMetricFamily("cryptohub_client_requests", "Data-plane requests per API client",
+                                   labels=["client"])
+    rejected = CounterMetricFamily("cryptohub_client_rejected", "Data-plane requests per API client answered 429",
+                                   labels=["client"])
+    for name, usage in sorted(snap.clients.items()):
+        requests.add_metric([name], usage.requests)
+        rejected.add_metric([name], usage.limited)
+    yield requests
+    yield rejected
+
+
 def _health_and_alerts(snap: Snapshot) -> Iterator[Metric]:
     """Latest check per provider, open alerts, and whether the scrape could read Redis."""
     up = GaugeMetricFamily("cryptohub_provider_up", "1 if the provider's latest health check passed",
@@ -177,7 +195,7 @@ def _health_and_alerts(snap: Snapshot) -> Iterator[Metric]:
 
 def families(snap: Snapshot) -> Iterator[Metric]:
     """Every metric family of one scrape, in exposition order."""
-    for part in (_traffic, _breakers_and_budgets, _cache, _sweep, _health_and_alerts):
+    for part in (_traffic, _breakers_and_budgets, _cache, _sweep, _clients, _health_and_alerts):
         yield from part(snap)
 
 

@@ -14,11 +14,11 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.restapi import Conflict, call_service
+from common.restapi import READ_ERRORS, WRITE_ERRORS, Conflict, call_service, error_responses
 from pools import services
 from pools.models import Pool, PoolMembership, RotationEvent
 from pools.rotation import NotEnoughMembers, RotationError, RotationStateUnavailable, current_order, pool_rotate
-from providers.api.views import get_provider_or_404
+from providers.api.views import SLUG_PARAMETER, SLUG_PATTERN, get_provider_or_404
 from providers.runtime import sync_redis
 
 from .serializers import (
@@ -33,7 +33,8 @@ from .serializers import (
 
 logger = logging.getLogger(__name__)
 
-ERROR = OpenApiTypes.OBJECT
+MEMBER_PARAMETERS = [SLUG_PARAMETER, OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                                     pattern=SLUG_PATTERN)]
 
 
 class ServiceUnavailable(APIException):
@@ -76,14 +77,14 @@ class PoolListView(generics.GenericAPIView):
     serializer_class = PoolSerializer
     queryset = Pool.objects.none()
 
-    @extend_schema(summary="List pools", responses=PoolSerializer(many=True))
+    @extend_schema(summary="List pools", responses={200: PoolSerializer(many=True), **error_responses(*READ_ERRORS)})
     def get(self, request: Request) -> Response:
         return Response(self.get_serializer(pools_queryset(), many=True).data)
 
     @extend_schema(
         summary="Create a pool (staff)",
         description='A missing slug is derived from the name: "My Market Pool" becomes my_market_pool.',
-        responses={201: PoolDetailSerializer, 400: ERROR, 409: ERROR},
+        responses={201: PoolDetailSerializer, **error_responses(409, *WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -100,14 +101,15 @@ class PoolDetailView(generics.GenericAPIView):
     queryset = Pool.objects.none()
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
-    @extend_schema(summary="Get a pool", responses={200: PoolDetailSerializer, 404: ERROR})
+    @extend_schema(summary="Get a pool", parameters=[SLUG_PARAMETER],
+                   responses={200: PoolDetailSerializer, **error_responses(404, *READ_ERRORS)})
     def get(self, request: Request, slug: str) -> Response:
         return Response(pool_detail_data(get_pool_or_404(slug), request))
 
     @extend_schema(
-        summary="Update a pool (staff)",
+        summary="Update a pool (staff)", parameters=[SLUG_PARAMETER],
         request=PoolSerializer,
-        responses={200: PoolDetailSerializer, 400: ERROR, 404: ERROR},
+        responses={200: PoolDetailSerializer, **error_responses(404, *WRITE_ERRORS)},
     )
     def patch(self, request: Request, slug: str) -> Response:
         pool = get_pool_or_404(slug)
@@ -116,7 +118,8 @@ class PoolDetailView(generics.GenericAPIView):
         call_service(services.pool_update, pool=pool, data=serializer.validated_data)
         return Response(pool_detail_data(get_pool_or_404(slug), request))
 
-    @extend_schema(summary="Delete a pool (staff)", responses={204: None, 404: ERROR})
+    @extend_schema(summary="Delete a pool (staff)", parameters=[SLUG_PARAMETER],
+                   responses={204: None, **error_responses(404, *WRITE_ERRORS)})
     def delete(self, request: Request, slug: str) -> Response:
         call_service(services.pool_delete, pool=get_pool_or_404(slug))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -130,8 +133,8 @@ class PoolMembersView(generics.GenericAPIView):
     queryset = PoolMembership.objects.none()
 
     @extend_schema(
-        summary="Add a member to a pool (staff)",
-        responses={201: MembershipSerializer, 400: ERROR, 404: ERROR, 409: ERROR},
+        summary="Add a member to a pool (staff)", parameters=[SLUG_PARAMETER],
+        responses={201: MembershipSerializer, **error_responses(404, 409, *WRITE_ERRORS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         pool = get_pool_or_404(slug)
@@ -161,7 +164,8 @@ class PoolMemberDetailView(generics.GenericAPIView):
         return membership
 
     @extend_schema(
-        summary="Update a pool member (staff)", responses={200: MembershipSerializer, 400: ERROR, 404: ERROR}
+        summary="Update a pool member (staff)", parameters=MEMBER_PARAMETERS,
+        responses={200: MembershipSerializer, **error_responses(404, *WRITE_ERRORS)},
     )
     def patch(self, request: Request, slug: str, provider: str) -> Response:
         membership = self.get_membership(slug, provider)
@@ -170,7 +174,8 @@ class PoolMemberDetailView(generics.GenericAPIView):
         membership = call_service(services.pool_member_update, membership=membership, data=serializer.validated_data)
         return Response(MembershipSerializer(membership).data)
 
-    @extend_schema(summary="Remove a member from a pool (staff)", responses={204: None, 404: ERROR})
+    @extend_schema(summary="Remove a member from a pool (staff)", parameters=MEMBER_PARAMETERS,
+                   responses={204: None, **error_responses(404, *WRITE_ERRORS)})
     def delete(self, request: Request, slug: str, provider: str) -> Response:
         membership = self.get_membership(slug, provider)
         call_service(services.pool_member_remove, pool=membership.pool, provider=membership.provider)
@@ -185,8 +190,8 @@ class PoolRotateView(generics.GenericAPIView):
     queryset = RotationEvent.objects.none()
 
     @extend_schema(
-        summary="Rotate a pool now (staff)",
-        responses={201: RotationEventSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 503: ERROR},
+        summary="Rotate a pool now (staff)", parameters=[SLUG_PARAMETER],
+        responses={201: RotationEventSerializer, **error_responses(404, 409, 503, *WRITE_ERRORS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         pool = get_pool_or_404(slug)
@@ -223,7 +228,7 @@ class RotationHistoryView(generics.ListAPIView):
     @extend_schema(
         summary="Rotation history",
         parameters=[OpenApiParameter("pool", OpenApiTypes.STR, description="Only this pool's rotations.")],
-        responses={200: RotationEventSerializer(many=True), 404: ERROR},
+        responses={200: RotationEventSerializer(many=True), **error_responses(404, *READ_ERRORS)},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)

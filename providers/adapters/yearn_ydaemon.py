@@ -1,8 +1,10 @@
 """Yearn yDaemon: /{chainID}/vaults/all, summing each vault's USD TVL into Yearn's TVL on a chain.
 
 A second TVL source for one protocol (Yearn, "yearn-finance" as DefiLlama calls it) and
-per chain only, so callers must name both; anything else is a permanent "cannot serve" and the
-engine moves on. Same answer shape as DefiLlama: {"protocols": [...], "chains": []}.
+per chain only, so callers must name both. Another protocol or chain named is "not found" here
+(Yearn has no such vault set), so a protocol nobody knows is a 404, not a provider fault; no
+protocol at all is a permanent "cannot serve". Either way the engine moves on. Same answer shape
+as DefiLlama: {"protocols": [...], "chains": []}.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, AdapterError, BadData, PermanentError, RequestSpec
+from providers.adapters.base import Adapter, AdapterError, BadData, NotFound, PermanentError, RequestSpec
 from providers.schemas import make_tvl_protocol, number
 
 PROTOCOL_NAMES = frozenset({"yearn", "yearn-finance", "yearn finance"})
@@ -25,11 +27,17 @@ class YearnYDaemon(Adapter):
 
     def _chain_id(self, params: Mapping[str, Any]) -> int:
         protocol = str(params.get("protocol") or "").strip().lower()
+        if not protocol:
+            raise PermanentError(f"{self.slug}: serves Yearn's own TVL only, per protocol")
         if protocol not in PROTOCOL_NAMES:
-            raise PermanentError(f"{self.slug}: serves Yearn's own TVL only, not {params.get('protocol')!r}")
+            raise NotFound(f"{self.slug}: serves Yearn's own TVL only, not {params.get('protocol')!r}",
+                           field="protocol", values=[str(params.get("protocol"))])
         chain = str(params.get("chain") or "").strip().lower()
+        if not chain:
+            raise PermanentError(f"{self.slug}: answers per chain; name one")
         if chain not in CHAIN_IDS:
-            raise PermanentError(f"{self.slug}: answers per chain; chain {params.get('chain')!r} is not one")
+            raise NotFound(f"{self.slug}: no Yearn vaults on chain {params.get('chain')!r}", field="chain",
+                           values=[str(params.get("chain"))])
         return CHAIN_IDS[chain]
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:

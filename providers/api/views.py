@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.restapi import call_service, parse_bool
+from common.restapi import READ_ERRORS, WRITE_ERRORS, call_service, error_responses, parse_bool
 from providers import services
 from providers.models import Category, Provider
 
@@ -43,6 +43,10 @@ def filter_providers(queryset: QuerySet[Provider], params) -> QuerySet[Provider]
     return queryset
 
 
+# A slug as the URL pattern takes it: anything else is not a route at all.
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+SLUG_PARAMETER = OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=SLUG_PATTERN)
+
 LIST_PARAMETERS = [
     OpenApiParameter("category", OpenApiTypes.STR, enum=Category.values, description="Only this category."),
     OpenApiParameter("enabled", OpenApiTypes.BOOL, description="Only enabled (true) or disabled (false)."),
@@ -57,14 +61,15 @@ class ProviderListView(generics.GenericAPIView):
     serializer_class = ProviderSerializer
     queryset = Provider.objects.prefetch_related("pools")
 
-    @extend_schema(summary="List providers", parameters=LIST_PARAMETERS, responses=ProviderSerializer(many=True))
+    @extend_schema(summary="List providers", parameters=LIST_PARAMETERS,
+                   responses={200: ProviderSerializer(many=True), **error_responses(400, *READ_ERRORS)})
     def get(self, request: Request) -> Response:
         providers = filter_providers(self.get_queryset(), request.query_params)
         return Response(self.get_serializer(providers, many=True).data)
 
     @extend_schema(
         summary="Create a provider (staff)",
-        responses={201: ProviderSerializer, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        responses={201: ProviderSerializer, **error_responses(409, *WRITE_ERRORS)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -82,13 +87,14 @@ class ProviderDetailView(generics.GenericAPIView):
     lookup_field = "slug"
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
-    @extend_schema(summary="Get a provider", responses={200: ProviderSerializer, 404: OpenApiTypes.OBJECT})
+    @extend_schema(summary="Get a provider", parameters=[SLUG_PARAMETER],
+                   responses={200: ProviderSerializer, **error_responses(404, *READ_ERRORS)})
     def get(self, request: Request, slug: str) -> Response:
         return Response(self.get_serializer(get_provider_or_404(slug)).data)
 
     @extend_schema(
-        summary="Update a provider (staff)",
-        responses={200: ProviderSerializer, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        summary="Update a provider (staff)", parameters=[SLUG_PARAMETER],
+        responses={200: ProviderSerializer, **error_responses(404, *WRITE_ERRORS)},
     )
     def patch(self, request: Request, slug: str) -> Response:
         provider = get_provider_or_404(slug)
@@ -97,7 +103,8 @@ class ProviderDetailView(generics.GenericAPIView):
         call_service(services.provider_update, provider=provider, data=serializer.validated_data)
         return Response(self.get_serializer(get_provider_or_404(slug)).data)
 
-    @extend_schema(summary="Delete a provider (staff)", responses={204: None, 404: OpenApiTypes.OBJECT})
+    @extend_schema(summary="Delete a provider (staff)", parameters=[SLUG_PARAMETER],
+                   responses={204: None, **error_responses(404, *WRITE_ERRORS)})
     def delete(self, request: Request, slug: str) -> Response:
         call_service(services.provider_delete, provider=get_provider_or_404(slug))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -116,7 +123,7 @@ class ProviderCategoryView(generics.GenericAPIView):
             OpenApiParameter("category", OpenApiTypes.STR, OpenApiParameter.PATH, enum=Category.values),
             *LIST_PARAMETERS[1:],
         ],
-        responses={200: ProviderSerializer(many=True), 404: OpenApiTypes.OBJECT},
+        responses={200: ProviderSerializer(many=True), **error_responses(400, 404, *READ_ERRORS)},
     )
     def get(self, request: Request, category: str) -> Response:
         if category not in Category.values:

@@ -24,3 +24,13 @@ def test_admin_shows_key_once_and_stores_hash(admin_client):
 def test_bad_limits_string_rejected():
     with pytest.raises(ValidationError):
         ApiClient(name="x", limits="sixty per minute").full_clean(exclude=["key_hash", "key_prefix"])
+
+
+@pytest.mark.parametrize("name", ["anonymous", "staff-session"])
+def test_usage_names_of_keyless_callers_are_not_client_names(name):
+    from healing.dataplane import inbound
+
+    with pytest.raises(ValidationError) as caught:
+        ApiClient(name=name).full_clean(exclude=["key_hash", "key_prefix"])
+    assert "name" in caught.value.message_dict
+    assert name in (inbound.ANONYMOUS, inbound.STAFF_SESSION)  # the names the inbound check counts under

@@ -4,7 +4,7 @@ test_adapters_gas_news.py."""
 
 import pytest
 
-from providers.adapters.base import NotFound, AdapterError, BadData, Outcome, PermanentError, RequestSpec
+from providers.adapters.base import AdapterError, BadData, NotFound, Outcome, PermanentError, RequestSpec
 from providers.models import Capability
 from providers.registry import ADAPTERS
 from providers.schemas import MarketRow, Quote
@@ -336,12 +336,21 @@ def test_yearn_golden_sums_vaults_on_one_chain():
     }
 
 
-@pytest.mark.parametrize(
-    "params", [{"protocol": "aave-v3", "chain": "ethereum"}, {"protocol": "yearn"}, {"chain": "ethereum"}]
-)
+@pytest.mark.parametrize("params", [{"protocol": "yearn"}, {"chain": "ethereum"}])
 def test_yearn_serves_only_its_own_tvl_per_chain(params):
     with pytest.raises(PermanentError):
         adapter("yearn_ydaemon").build_request("tvl", params)
+
+
+@pytest.mark.parametrize("params, field, value", [
+    ({"protocol": "aave-v3", "chain": "ethereum"}, "protocol", "aave-v3"),
+    ({"protocol": "yearn", "chain": "solana"}, "chain", "solana"),
+])
+def test_yearn_says_not_found_for_another_protocol_or_chain(params, field, value):
+    # Not a fault of Yearn's: a protocol no TVL provider knows must end as a 404, not a 503.
+    with pytest.raises(NotFound) as caught:
+        adapter("yearn_ydaemon").build_request("tvl", params)
+    assert (caught.value.field, caught.value.values) == (field, [value])
 
 
 def test_yearn_vault_without_tvl_or_from_another_chain_is_bad_data():

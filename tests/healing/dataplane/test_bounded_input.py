@@ -1,6 +1,7 @@
 """Bounded input on the data plane, over real sockets to a real uvicorn: a too-large body is a
 413 (declared, undeclared and chunked), a body that stops arriving is a 408, a very long query
-string is a 414 naming the field — never a reset or a hung worker."""
+string is a 414 naming the field, too many ids or texts (or too long a text) a 400 naming the field
+and the limit — never a 500, a reset or a hung worker: the server answers the next request."""
 
 import json
 import socket
@@ -8,6 +9,8 @@ import socket
 import pytest
 
 from healing.dataplane.app import MAX_QUERY_STRING_BYTES
+from healing.dataplane.params import MAX_IDS, MAX_SENTIMENT_TEXT_CHARS, MAX_SENTIMENT_TEXTS
+from healing.dataplane.proxy_policy import MAX_PARAM_LENGTH, MAX_PARAMS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TEN_MB = 10_000_000
@@ -68,3 +71,45 @@ def test_long_query_string_is_414_naming_query(server):
     query = b"ids=" + b"a" * (MAX_QUERY_STRING_BYTES + 10)
     status, body = _exchange(server.port, b"GET /api/data/price?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query)
     assert (status, body["field"]) == (414, "query")
+
+
+def _post_json(port: int, path: str, payload) -> tuple[int, dict]:
+    body = json.dumps(payload).encode()
+    head = (b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % (path.encode(), len(body)))
+    return _exchange(port, head, [body])
+
+
+def _still_answers(port: int) -> None:
+    status, body = _exchange(port, b"GET /api/data/ HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 200 and "price" in body["capabilities"]
+
+
+def test_one_id_too_many_is_a_400_naming_ids_and_the_limit(server):
+    ids = ",".join(f"coin-{n}" for n in range(MAX_IDS + 1)).encode()
+    status, body = _exchange(server.port, b"GET /api/data/price?ids=%s HTTP/1.1\r\nHost: x\r\n\r\n" % ids)
+    assert (status, body["field"]) == (400, "ids")
+    assert f"at most {MAX_IDS} ids" in body["detail"]
+    _still_answers(server.port)
+
+
+@pytest.mark.parametrize("texts,limit", [
+    (["a headline"] * (MAX_SENTIMENT_TEXTS + 1), f"at most {MAX_SENTIMENT_TEXTS} texts"),
+    (["a headline", "x" * (MAX_SENTIMENT_TEXT_CHARS + 1)], f"longer than {MAX_SENTIMENT_TEXT_CHARS} characters"),
+])
+def test_too_many_or_too_long_texts_are_a_400_naming_texts_and_the_limit(server, texts, limit):
+    status, body = _post_json(server.port, "/api/data/sentiment", {"texts": texts})
+    assert (status, body["field"]) == (400, "texts")
+    assert limit in body["detail"]
+    _still_answers(server.port)
+
+
+@pytest.mark.parametrize("params", [
+    {f"p{n}": "1" for n in range(MAX_PARAMS + 1)},
+    {"q": "x" * (MAX_PARAM_LENGTH + 1)},
+])
+def test_proxy_params_past_their_limits_are_a_400_naming_params(price_pool, server, params):
+    status, body = _post_json(server.port, "/api/crypto-hub/proxy",
+                              {"provider": "coingecko", "path": "/simple/price", "params": params})
+    assert (status, body["field"]) == (400, "params")
+    _still_answers(server.port)

@@ -282,8 +282,8 @@ async def test_sentiment_of_posted_texts(catalogue, client):
     (b'{"texts": "one"}', 400, "texts"),
     (b'{"texts": [1]}', 400, "texts"),
     (b'["x"]', 400, "body"),
-    (b'{"texts": ["' + b"x" * 600_000 + b'"]}', 413, "body"),
-])
+    (b'{"texts": ["' + b"x" * 1_400_000 + b'"]}', 413, "body"),
+], ids=["not-json", "no-texts", "texts-not-a-list", "text-not-a-string", "not-an-object", "oversized"])
 async def test_bad_sentiment_bodies_are_refused(catalogue, client, body, status, field):
     response = await client.post("/api/data/sentiment", content=body)
     assert response.status_code == status

@@ -103,3 +103,78 @@ def test_sentiment_texts_refuses_bad_bodies(body, field):
     with pytest.raises(ParamError) as caught:
         sentiment_texts(body)
     assert caught.value.field == field
+
+
+# --- the size limits (settings "Request limits") ----------------------------------------------
+
+
+def test_the_limits_are_the_settings_defaults():
+    from django.conf import settings
+
+    assert (dp.MAX_IDS, dp.MAX_SENTIMENT_TEXTS, dp.MAX_SENTIMENT_TEXT_CHARS) == (250, 100, 2000)
+    assert (settings.CRYPTOHUB_MAX_IDS, settings.CRYPTOHUB_MAX_SENTIMENT_TEXTS,
+            settings.CRYPTOHUB_MAX_SENTIMENT_TEXT_CHARS) == (250, 100, 2000)
+
+
+def _coins(count: int, width: int = 8) -> str:
+    return ",".join(f"c{n:0{width - 1}d}" for n in range(count))
+
+
+def test_as_many_ids_as_the_limit_pass_and_one_more_is_refused_naming_the_limit():
+    assert len(parse_request("price", {"ids": _coins(dp.MAX_IDS)}).params["ids"]) == dp.MAX_IDS
+    with pytest.raises(ParamError) as caught:
+        parse_request("price", {"ids": _coins(dp.MAX_IDS + 1)})
+    assert (caught.value.field, caught.value.status) == ("ids", 400)
+    assert f"at most {dp.MAX_IDS} ids" in caught.value.detail and f"got {dp.MAX_IDS + 1}" in caught.value.detail
+
+
+def test_ids_are_counted_after_removing_duplicates():
+    ids = _coins(dp.MAX_IDS) + "," + _coins(dp.MAX_IDS).upper()
+    assert parse_request("price", {"ids": ids}).params["ids"] == _coins(dp.MAX_IDS).split(",")
+
+
+def test_a_request_of_thousands_of_ids_is_refused_on_the_count_not_the_first_bad_one():
+    with pytest.raises(ParamError) as caught:
+        parse_request("price", {"ids": ",".join(["$"] + [f"c{n}" for n in range(5000)])})
+    assert caught.value.field == "ids" and "got 5001" in caught.value.detail
+
+
+def test_a_coin_id_longer_than_its_limit_is_refused():
+    assert parse_request("price", {"ids": "a" * dp.MAX_ID_CHARS}).params["ids"] == ["a" * dp.MAX_ID_CHARS]
+    with pytest.raises(ParamError) as caught:
+        parse_request("price", {"ids": "bitcoin," + "a" * (dp.MAX_ID_CHARS + 1)})
+    assert caught.value.field == "ids" and f"at most {dp.MAX_ID_CHARS} characters" in caught.value.detail
+
+
+def test_the_most_ids_of_thirty_characters_fit_in_the_longest_query_string():
+    from urllib.parse import urlencode
+
+    from healing.dataplane.app import MAX_QUERY_STRING_BYTES
+
+    query = {"ids": _coins(dp.MAX_IDS, width=30), "vs": "usd"}
+    assert len(urlencode(query, safe=",")) <= MAX_QUERY_STRING_BYTES
+    assert len(parse_request("price", query).params["ids"]) == dp.MAX_IDS
+
+
+def test_sentiment_ids_stay_under_the_ids_limit():
+    assert dp.MAX_SENTIMENT_IDS <= dp.MAX_IDS
+
+
+def test_sentiment_texts_at_their_limits_pass_and_past_them_name_the_limit():
+    assert len(sentiment_texts({"texts": ["x" * dp.MAX_SENTIMENT_TEXT_CHARS] * dp.MAX_SENTIMENT_TEXTS})) == 100
+    with pytest.raises(ParamError) as too_many:
+        sentiment_texts({"texts": ["x"] * (dp.MAX_SENTIMENT_TEXTS + 1)})
+    assert f"at most {dp.MAX_SENTIMENT_TEXTS} texts" in too_many.value.detail
+    with pytest.raises(ParamError) as too_long:
+        sentiment_texts({"texts": ["ok", "x" * (dp.MAX_SENTIMENT_TEXT_CHARS + 1)]})
+    assert too_long.value.field == "texts"
+    assert f"texts[1] is longer than {dp.MAX_SENTIMENT_TEXT_CHARS} characters" in too_long.value.detail
+
+
+def test_the_largest_valid_sentiment_body_fits_the_body_limit_even_escaped():
+    import json
+
+    from healing.dataplane.app import MAX_SENTIMENT_REQUEST_BYTES
+
+    body = {"texts": ["\u00e9" * dp.MAX_SENTIMENT_TEXT_CHARS] * dp.MAX_SENTIMENT_TEXTS}
+    assert len(json.dumps(body, ensure_ascii=True).encode()) <= MAX_SENTIMENT_REQUEST_BYTES

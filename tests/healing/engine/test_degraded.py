@@ -1,59 +1,12 @@
 """Degraded mode against a real redis-server of the test's own, stopped and started again."""
 
 import logging
-import shutil
-import subprocess
-import tempfile
-import time
 
-import pytest
-import redis
 import redis.asyncio
 
 from healing.engine import cache, degraded
 from healing.engine import fetch as engine
 from healing.engine.http import make_client
-from tests.redis_server import free_port
-
-
-class OwnRedis:
-    """A redis-server on a fixed loopback port that the test may stop and start again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._dir = tempfile.TemporaryDirectory(prefix="cryptohub-redis-degraded-")
-        self._process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self._process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self._dir.name],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url)
-        for _ in range(200):  # bounded: 10 s at most
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        client.close()
-
-    def stop(self) -> None:
-        assert self._process is not None
-        self._process.terminate()
-        self._process.wait(timeout=5)
-
-
-@pytest.fixture
-def own_redis():
-    server = OwnRedis()
-    server.start()
-    yield server
-    if server._process is not None and server._process.poll() is None:
-        server.stop()
-    server._dir.cleanup()
 
 
 async def test_copy_answers_while_redis_is_down_and_shared_service_returns(own_redis, caplog):
@@ -72,7 +25,8 @@ async def test_copy_answers_while_redis_is_down_and_shared_service_returns(own_r
         during = await engine.local_hit("price", key, 1, deps)
         assert during is not None and during.entry.data == {"bitcoin": {"usd": 1.0}}
     assert deps.health.down and deps.health.outages == 1
-    warnings = [rec for rec in caplog.records if rec.name == "healing.engine.degraded" and rec.levelno == logging.WARNING]
+    warnings = [rec for rec in caplog.records
+                if rec.name == "healing.engine.degraded" and rec.levelno == logging.WARNING]
     assert len(warnings) == 1  # one warning per outage, not one per request
 
     own_redis.start()
@@ -94,3 +48,47 @@ def test_health_tries_redis_at_most_once_per_interval():
     assert health.may_try() and not health.may_try()
     health.ok()
     assert health.may_try() and not health.down
+
+
+async def test_misses_reach_providers_on_the_process_share_of_the_budget_while_redis_is_down(
+    own_redis, up, adapters, clock, sleeper
+):
+    import random
+
+    from healing.engine.errors import SKIPPED_BUDGET
+    from tests.healing.engine_doubles import ask, provider, snapshot
+
+    r = redis.asyncio.Redis.from_url(own_redis.url, **degraded.client_options())
+    settings = engine.EngineSettings(fresh_ttl_s={"price": 10.0}, deadline_s=3.0, hedge_floor_ms=2500.0,
+                                     process_count=2)
+    deps = engine.Deps(redis=r, http=make_client(), clock=clock, sleep=sleeper, rng=random.Random(7),
+                       settings=settings)
+    deps.health._probe_every_s = 0.0
+    # alpha allows 4 calls a minute in all; with two server processes, each may spend 2 while Redis is down.
+    snap = snapshot(provider(up, "alpha", rate_limits="4/minute"), provider(up, "beta"))
+    warm, was_degraded = await degraded.with_fallback(deps, lambda d: ask(snap, d, "bitcoin"))
+    assert (warm.source, warm.served, was_degraded) == ("alpha", "live", False)
+
+    own_redis.stop()
+    cached, was_degraded = await degraded.with_fallback(deps, lambda d: ask(snap, d, "bitcoin"))
+    # The copy this process held before the outage answers: no provider call.
+    assert (cached.served, cached.source, was_degraded) == ("cache", "alpha", True)
+    assert up.count("alpha") == 1
+    sources = []
+    for coin in ("ethereum", "solana", "cardano"):
+        answer, was_degraded = await degraded.with_fallback(deps, lambda d, coin=coin: ask(snap, d, coin))
+        assert was_degraded and answer.served == "live"
+        sources.append((answer.source, [a.outcome for a in answer.attempts]))
+    assert sources[:2] == [("alpha", ["ok"]), ("alpha", ["ok"])]
+    assert sources[2] == ("beta", [SKIPPED_BUDGET, "ok"])  # alpha's share (4 / 2 processes) is spent
+    assert up.count("alpha") == 3 and up.count("beta") == 1
+    twin = deps.degraded_twin()
+    assert twin.redis is not r and twin.budget.share == 0.5
+
+    own_redis.start()
+    back, was_degraded = await degraded.with_fallback(deps, lambda d: ask(snap, d, "bitcoin"))
+    assert not was_degraded and not deps.health.down
+    assert back.source == "alpha"  # the shared cache again (or a live call), not the twin's copy
+    await deps.http.aclose()
+    await r.aclose()
+

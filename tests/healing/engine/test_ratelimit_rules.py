@@ -201,3 +201,19 @@ def test_cool_down_is_a_minute_without_retry_after_and_at_most_an_hour():
     assert cooldown_seconds(3600.5) == 3600.0
     assert cooldown_seconds(1.5) == 1.5
     assert cooldown_seconds(0.5) == 1.0
+
+
+def test_a_budget_share_keeps_at_least_one_call_per_window():
+    from healing.engine.ratelimit import limit_text, shared_limits
+
+    # While Redis is down each of N processes takes 1/N of a budget (rounded down, never 0).
+    assert [limit_text(i) for i in shared_limits("10/second;1000/day", 0.25)] == ["2/second", "250/day"]
+    assert [limit_text(i) for i in shared_limits("1/second", 0.5)] == ["1/second"]
+    assert [limit_text(i) for i in shared_limits("3/minute", 1.0)] == ["3/minute"]
+
+
+async def test_a_budget_with_a_share_grants_and_reports_only_that_share(aredis):
+    budget = Budget(aredis, clock=FakeClock(), share=0.5)
+    p = cfg("4/minute")
+    assert [await budget.acquire(p) for _ in range(3)] == [None, None, "2/minute"]
+    assert [(w["limit"], w["remaining"]) for w in await budget.remaining(p)] == [("2/minute", 0)]
