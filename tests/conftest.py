@@ -17,7 +17,7 @@ pytest_plugins = [
     "tests.fixtures.engine",
     "tests.fixtures.dataplane",
     "tests.fixtures.loopback",
-    "tests.redis_server",  # own_redis: a redis-server a test may stop and start
+    "tests.fixtures.redis",
 ]
 
 

@@ -6,7 +6,6 @@ import subprocess
 import tempfile
 import time
 
-import pytest
 import redis
 
 
@@ -86,10 +85,3 @@ class RestartableRedis:
         self.stop()
         self._dir.cleanup()
 
-
-@pytest.fixture
-def own_redis():
-    server = RestartableRedis()
-    server.start()
-    yield server
-    server.close()
