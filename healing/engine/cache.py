@@ -235,10 +235,6 @@ class LocalCache:
         """Whether this process holds a copy of `key` (under config `version`) from an earlier read."""
         return version == self._version and key in self._items
 
-    def peek(self, key: str, version: int) -> LocalEntry | None:
-        """The copy held for `key` without asking Redis (degraded mode only: Redis is down)."""
-        return self._items.get(key) if version == self._version else None
-
     def held(self) -> list[tuple[str, bytes]]:
         """(key, raw entry) of every copy held: what degraded mode starts its own store with."""
         return [(key, held.raw) for key, held in self._items.items()]

@@ -226,3 +226,18 @@ async def test_a_failed_flush_keeps_the_counts(aredis, caplog):
     counters.add(cache.HIT, "price")
     await counters.flush(aredis)
     assert await aredis.hget(cache.counters_key(), "hit:price") == b"2"
+
+
+async def test_failed_flushes_warn_once_per_outage_and_again_after_a_success(aredis, caplog):
+    counters = cache.CacheCounters(monotonic=lambda: 0.0)
+    with caplog.at_level(logging.DEBUG, logger="healing.engine.cache"):
+        for _ in range(3):  # one outage: the first failure warns, the rest are debug lines
+            counters.add(cache.HIT, "price")
+            await counters.flush(BrokenRedis())
+        counters.add(cache.HIT, "price")
+        await counters.flush(aredis)  # Redis is back: the next outage warns again
+        counters.add(cache.HIT, "price")
+        await counters.flush(BrokenRedis())
+    levels = [r.levelno for r in caplog.records if r.name == "healing.engine.cache"]
+    assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG, logging.WARNING]
+    assert await aredis.hget(cache.counters_key(), "hit:price") == b"4"
