@@ -15,7 +15,6 @@ from healing.engine.degraded import RedisHealth
 from healing.engine.snapshot import ClientConfig
 from healing.models.clients import ANONYMOUS, usage_key
 from healing.monitoring.client_usage import read_usage
-from tests.redis_server import own_redis  # noqa: F401 - the fixture
 
 KEY = "chk_usage-test-key"
 CLIENTS = {hashlib.sha256(KEY.encode()).hexdigest(): ClientConfig(name="app", limits="3/minute;100/hour")}
@@ -101,7 +100,7 @@ async def test_anonymous_usage_is_one_total_over_every_ip(counting_redis, settin
     await counting_redis.aclose()
 
 
-async def test_redis_down_skips_redis_limits_per_process_share_and_keeps_usage(own_redis, settings):  # noqa: F811
+async def test_redis_down_skips_redis_limits_per_process_share_and_keeps_usage(own_redis, settings):
     settings.CRYPTOHUB_PROCESS_COUNT = 2
     CountingConnection.sent = CountingConnection.connects = 0
     ticks = Ticks()
