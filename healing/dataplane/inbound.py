@@ -37,6 +37,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 
 from healing.dataplane.headers import SECURITY_HEADERS
 from healing.engine.degraded import REDIS_DOWN, RedisHealth
+from healing.engine.ratelimit import share_of
 from healing.engine.snapshot import ClientConfig
 from healing.models.clients import ANONYMOUS, STAFF_SESSION, USAGE_DAY_TTL_S, usage_key, utc_day
 from providers.runtime import rkey
@@ -272,11 +273,10 @@ class InboundGuard:
         return Verdict(0, _rate_headers(*tightest) if tightest else [])
 
     def _share(self, item: RateLimitItem) -> RateLimitItem:
-        """This process's part of a limit while it counts alone."""
+        """This process's part of a limit while it counts alone (the engine's budgets' rule)."""
         share = self._shares.get(item)
         if share is None:
-            amount = max(1, item.amount // self.process_count)
-            share = self._shares[item] = type(item)(amount, item.multiples, item.namespace)
+            share = self._shares[item] = share_of(item, self.process_count)
         return share
 
     async def _local_hit(self, ident: str, items: list[RateLimitItem]) -> Verdict:

@@ -97,8 +97,8 @@ class Deps:
     counters: cache.CacheCounters = field(default_factory=cache.CacheCounters)
     # slug -> (p90 latency ms or None, engine-clock time read): healing.engine.candidates' memo.
     p90_memo: dict[str, tuple[float | None, float]] = field(default_factory=dict)
-    # The share of every provider budget this Deps may spend (1/N for a degraded twin).
-    budget_share: float = 1.0
+    # Processes splitting every provider budget this Deps spends (N for a degraded twin: 1/N each).
+    budget_processes: int = 1
     # The degraded twin and the outage it was built for (degraded_twin).
     _twin: "Deps | None" = field(default=None, init=False, repr=False, compare=False)
     _twin_outage: int = field(default=-1, init=False, repr=False, compare=False)
@@ -109,7 +109,8 @@ class Deps:
 
     @functools.cached_property
     def budget(self) -> Budget:
-        return Budget(self.redis, clock=self.clock, guard_s=self.settings.rate_limit_guard_s, share=self.budget_share)
+        return Budget(self.redis, clock=self.clock, guard_s=self.settings.rate_limit_guard_s,
+                      processes=self.budget_processes)
 
     @functools.cached_property
     def health(self) -> RedisHealth:
@@ -126,14 +127,14 @@ class Deps:
 
         Built afresh at each outage, seeded with the cache copies held then: breaker and budget
         state from an earlier outage says nothing about now. The HTTP client, clock and latency
-        memo are shared with this Deps; the budget share is 1/process_count.
+        memo are shared with this Deps; each budget is split process_count ways.
         """
         if self._twin is None or self._twin_outage != self.health.outages:
             store = LocalStore()
             store.seed(self.local.held(), keep_s=self.settings.stale_ttl_s)
             self._twin = Deps(
                 redis=store.client, http=self.http, clock=self.clock, sleep=self.sleep, rng=self.rng,
-                settings=self.settings, p90_memo=self.p90_memo, budget_share=1.0 / self.settings.process_count,
+                settings=self.settings, p90_memo=self.p90_memo, budget_processes=self.settings.process_count,
             )
             self._twin_outage = self.health.outages
         return self._twin

@@ -110,14 +110,20 @@ def parse_limits(spec: str) -> tuple[RateLimitItem, ...]:
     return tuple(sorted(items, key=lambda item: item.get_expiry()))
 
 
+def share_of(item: RateLimitItem, processes: int) -> RateLimitItem:
+    """One process's part of a window that `processes` processes split (at least 1 call).
+
+    Integer division, never a float share: 600 split three ways is 200 each, not 199.
+    """
+    if processes <= 1:
+        return item
+    return type(item)(max(1, item.amount // processes), item.multiples, item.namespace)
+
+
 @functools.lru_cache(maxsize=512)
-def shared_limits(spec: str, share: float) -> tuple[RateLimitItem, ...]:
-    """The windows of a limits string scaled to `share` of each (at least 1 call per window)."""
-    items = parse_limits(spec)
-    if share >= 1.0:
-        return items
-    return tuple(type(item)(max(1, math.floor(item.amount * share)), item.multiples, item.namespace)
-                 for item in items)
+def shared_limits(spec: str, processes: int) -> tuple[RateLimitItem, ...]:
+    """The windows of a limits string, each as one of `processes` processes' part of it."""
+    return tuple(share_of(item, processes) for item in parse_limits(spec))
 
 
 def limit_text(item: RateLimitItem) -> str:
@@ -164,12 +170,12 @@ class Budget:
         *,
         clock: Callable[[], float] = time.time,
         guard_s: float = 0.0,
-        share: float = 1.0,
+        processes: int = 1,
     ):
         self.clock = clock
         self.guard_s = guard_s
-        # The share of each window this Budget grants (1/N per process while Redis is down).
-        self.share = share
+        # Processes splitting each window (while Redis is down each of N grants 1/N of it).
+        self.processes = processes
         prefix = rkey("rl")
         if isinstance(source, RedisStorage):
             self.storage = source
@@ -188,7 +194,7 @@ class Budget:
 
     async def acquire(self, cfg: Any) -> str | None:
         """Take one token in every window; None if taken, else the spent limit ("2/second")."""
-        for item in shared_limits(cfg.rate_limits, self.share):
+        for item in shared_limits(cfg.rate_limits, self.processes):
             if not await self.limiter.hit(item, cfg.slug):
                 return limit_text(item)
         return None
@@ -199,7 +205,7 @@ class Budget:
     async def remaining(self, cfg: Any) -> list[dict]:
         """Per window: the limit, tokens left, and when the next token frees (epoch seconds)."""
         out = []
-        for item in shared_limits(cfg.rate_limits, self.share):
+        for item in shared_limits(cfg.rate_limits, self.processes):
             stats = await self.limiter.get_window_stats(item, cfg.slug)
             # limits reports oldest grant + window; the guard holds the token that much longer.
             resets_at = stats.reset_time + self.guard_s

@@ -83,7 +83,7 @@ async def test_misses_reach_providers_on_the_process_share_of_the_budget_while_r
     assert sources[2] == ("beta", [SKIPPED_BUDGET, "ok"])  # alpha's share (4 / 2 processes) is spent
     assert up.count("alpha") == 3 and up.count("beta") == 1
     twin = deps.degraded_twin()
-    assert twin.redis is not r and twin.budget.share == 0.5
+    assert twin.redis is not r and twin.budget.processes == 2
 
     own_redis.start()
     back, was_degraded = await degraded.with_fallback(deps, lambda d: ask(snap, d, "bitcoin"))

@@ -207,13 +207,31 @@ def test_a_budget_share_keeps_at_least_one_call_per_window():
     from healing.engine.ratelimit import limit_text, shared_limits
 
     # While Redis is down each of N processes takes 1/N of a budget (rounded down, never 0).
-    assert [limit_text(i) for i in shared_limits("10/second;1000/day", 0.25)] == ["2/second", "250/day"]
-    assert [limit_text(i) for i in shared_limits("1/second", 0.5)] == ["1/second"]
-    assert [limit_text(i) for i in shared_limits("3/minute", 1.0)] == ["3/minute"]
+    assert [limit_text(i) for i in shared_limits("10/second;1000/day", 4)] == ["2/second", "250/day"]
+    assert [limit_text(i) for i in shared_limits("600/minute", 3)] == ["200/minute"]  # exact, not 199
+    assert [limit_text(i) for i in shared_limits("1/second", 2)] == ["1/second"]
+    assert [limit_text(i) for i in shared_limits("3/minute", 1)] == ["3/minute"]
+    assert [limit_text(i) for i in shared_limits("3/minute", 0)] == ["3/minute"]
 
 
 async def test_a_budget_with_a_share_grants_and_reports_only_that_share(aredis):
-    budget = Budget(aredis, clock=FakeClock(), share=0.5)
+    budget = Budget(aredis, clock=FakeClock(), processes=2)
     p = cfg("4/minute")
     assert [await budget.acquire(p) for _ in range(3)] == [None, None, "2/minute"]
     assert [(w["limit"], w["remaining"]) for w in await budget.remaining(p)] == [("2/minute", 0)]
+
+
+def test_one_process_part_of_a_window_is_the_integer_share_and_never_zero():
+    from limits import RateLimitItemPerMinute
+
+    from healing.engine.ratelimit import share_of
+
+    window = RateLimitItemPerMinute(600)
+    assert share_of(window, 1) is window and share_of(window, 0) is window
+    assert (share_of(window, 3).amount, share_of(window, 3).get_expiry()) == (200, 60)
+    assert share_of(window, 7).amount == 85  # rounded down: 7 x 85 stays within 600
+    assert share_of(RateLimitItemPerMinute(2), 3).amount == 1
+    assert share_of(window, 2).namespace == window.namespace and share_of(window, 2).amount == 300
+    assert share_of(RateLimitItemPerMinute(600, 1, "inbound"), 2).namespace == "inbound"
+    ten_minutes = RateLimitItemPerMinute(600, 10)
+    assert (share_of(ten_minutes, 2).amount, share_of(ten_minutes, 2).get_expiry()) == (300, 600)
