@@ -118,8 +118,9 @@ async def with_fallback(deps: Any, run: Callable[[Any], Awaitable[T]]) -> tuple[
     """`run(deps)` on shared state; while Redis is unreachable, `run(twin)` on the process's own.
 
     Returns (result, degraded). Only Redis being unreachable switches: every other error is the
-    caller's. While down, one request per PROBE_EVERY_S tries shared state again (its connect
-    times out fast), so the switch back needs no separate watcher.
+    caller's. While down, one request per PROBE_EVERY_S tries shared state again (a stopped
+    Redis refuses at once, an unreachable one within CONNECT_TIMEOUT_S), so the switch back
+    needs no separate watcher.
     """
     if deps.health.may_try():
         try:

@@ -32,7 +32,7 @@ from healing.engine.background import drain_background, spawn
 from healing.engine.candidates import OrderPlan, adapter_for, plan_order, providers_of, raw_candidate
 from healing.engine.chain import Exhausted
 from healing.engine.config import ProviderConfig, Snapshot
-from healing.engine.degraded import REDIS_DOWN
+from healing.engine.degraded import with_fallback
 from healing.engine.deps import TTL_FROM, Deps, EngineSettings
 from healing.engine.errors import AllProvidersFailed, Attempt, UnknownCapability
 from healing.engine.flight import SERVED_CACHE, SERVED_CONSENSUS, SERVED_LIVE, SERVED_STALE, Flight, fly, live
@@ -104,14 +104,7 @@ async def local_hit(capability: str, key: str, version: int, deps: Deps) -> cach
     (`deps.health.down`) the entry is read from the process's degraded twin, which started
     with this process's copies, and the caller marks the answer.
     """
-    if not deps.health.may_try():
-        return await _fresh(deps.degraded_twin(), capability, key, version)
-    try:
-        held = await _fresh(deps, capability, key, version)
-    except REDIS_DOWN as exc:
-        deps.health.failed(exc)
-        return await _fresh(deps.degraded_twin(), capability, key, version)
-    deps.health.ok()
+    held, _ = await with_fallback(deps, lambda d: _fresh(d, capability, key, version))
     return held
 
 
