@@ -23,9 +23,9 @@ django_http = BoundedBody(django_http)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from dashboard.live.origin import feed_origin_validator  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 from healing.dataplane.app import DATA_PLANE_PREFIXES, data_plane  # noqa: E402
 from healing.dataplane.cors import DataPlaneCORS, cors_options  # noqa: E402
@@ -49,7 +49,8 @@ application = ProtocolTypeRouter(
     {
         "http": http_router,
         "lifespan": lifespan,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Browsers must come from this site or a CORS origin; clients without an Origin are welcome.
+        "websocket": feed_origin_validator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "axes",
     "channels",
     "django_celery_beat",
+    # Ships htmx itself (static/django_htmx/), so the dashboard loads it from this host.
+    "django_htmx",
     "providers",
     "pools",
     "healing",
@@ -79,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout raised anywhere above into the lockout answer.
     "axes.middleware.AxesMiddleware",
@@ -157,9 +160,13 @@ CRYPTOHUB_PROCESS_COUNT = env.int(
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": CRYPTOHUB_REDIS_PREFIX + "asgi"},
+        # A process's feed inbox takes every event of every channel: a burst must not overflow it (default 100).
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": CRYPTOHUB_REDIS_PREFIX + "asgi", "capacity": 2000},
     }
 }
+
+# The live feed's periods and bounds (CRYPTOHUB_FEED_*).
+from cryptohub.feed_settings import *  # noqa: E402, F403
 
 # --- Celery ---
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -326,6 +333,10 @@ CELERY_BEAT_SCHEDULE.update({
     },
     "healing.tasks.evaluate_alerts_task": {
         "task": "healing.tasks.evaluate_alerts_task", "schedule": 60.0, "options": {"expires": 55},
+    },
+    # The status page's incidents open and resolve on their own, a minute at the latest.
+    "healing.tasks.evaluate_incidents_task": {
+        "task": "healing.tasks.evaluate_incidents_task", "schedule": 60.0, "options": {"expires": 55},
     },
     "healing.tasks.sync_maintenance_task": {
         "task": "healing.tasks.sync_maintenance_task", "schedule": 60.0, "options": {"expires": 55},

@@ -18,7 +18,7 @@ import redis
 from celery import shared_task
 from django.db import OperationalError
 
-from healing.monitoring import alerts, history, maintenance, notifications, outbox, sweep
+from healing.monitoring import alerts, history, incidents, maintenance, notifications, outbox, sweep
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +74,10 @@ def prune_history_task() -> dict[str, int]:
 def sync_maintenance_task() -> dict[str, list[str]]:
     drained = maintenance.maintenance_sync()
     return {k: sorted(v) for k, v in drained.items()}
+
+
+@shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3, soft_time_limit=50)
+def evaluate_incidents_task() -> dict[str, int]:
+    """Open and resolve the status page's incidents (a pool without a healthy member, an open
+    breaker on a pool's first member); idempotent, so a late or repeated run is harmless."""
+    return incidents.evaluate_incidents().summary()

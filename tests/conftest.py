@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.dataplane",
     "tests.fixtures.loopback",
     "tests.fixtures.redis",
+    "tests.fixtures.worker",
 ]
 
 

@@ -62,8 +62,9 @@ class LiveServer:
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
+                    output = self.output()  # read before stop() closes the log
                     self.stop()
-                    raise RuntimeError(f"{self.name} not ready in {timeout_s} s:\n{self.output()}")
+                    raise RuntimeError(f"{self.name} not ready in {timeout_s} s:\n{output}")
                 time.sleep(0.1)
 
     def stop(self) -> None:

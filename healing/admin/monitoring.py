@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from healing.models.incidents import Incident, IncidentUpdate
 from healing.models.monitoring import (
     Alert,
     AlertDelivery,
@@ -87,6 +88,33 @@ class AlertAdmin(ReadOnlyAdmin):
     list_filter = ["state", "severity", "rule"]
     search_fields = ["subject", "message"]
     date_hierarchy = "opened_at"
+
+
+class IncidentUpdateInline(admin.TabularInline):
+    """The timeline: rows written by the evaluation stay as written; an operator may add a note."""
+
+    model = IncidentUpdate
+    extra = 0
+    fields = ["at", "state", "message"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Opened and resolved by the incident evaluation (the status page); only the public title
+    may be reworded, and notes added to the timeline."""
+
+    list_display = ["opened_at", "pool", "kind", "state", "title", "resolved_at"]
+    list_filter = ["state", "kind", "pool"]
+    search_fields = ["title", "pool__slug"]
+    date_hierarchy = "opened_at"
+    readonly_fields = ["pool", "kind", "state", "opened_at", "resolved_at"]
+    inlines = [IncidentUpdateInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(AlertDelivery)

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from healing.catalogue import snapshot_builder
+from healing.dataplane import live_ticker
 from healing.dataplane import requests as data_requests
 from healing.dataplane.failures import failure_answer as _failure
 from healing.dataplane.headers import SECURITY_HEADERS, secure_send
@@ -77,8 +78,11 @@ HOT_QUERIES_MAX = 4096
 class Runtime:
     deps: engine.Deps
     holder: SnapshotHolder
+    feed: live_ticker.FeedTasks | None = None  # the live feed's publishers (healing.dataplane.live_ticker)
 
     async def aclose(self) -> None:
+        if self.feed is not None:
+            await self.feed.stop()
         # Let in-flight background refreshes finish (bounded) before their clients close.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SHUTDOWN_DRAIN_S):
@@ -100,8 +104,9 @@ async def open_runtime(
     )
     holder = SnapshotHolder(deps.redis, builder=snapshot_builder, check_interval_s=check_interval_s)
     await holder.start()
+    feed = live_ticker.start_feed_tasks(deps, holder)
     logger.info("data plane ready in process %s", os.getpid())
-    return Runtime(deps, holder)
+    return Runtime(deps, holder, feed)
 
 
 async def ensure_runtime(app: Starlette) -> Runtime:

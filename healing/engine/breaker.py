@@ -7,6 +7,8 @@ The transition functions (`allow`, `record`) are pure: state + event + time in, 
 `BreakerStore` applies them atomically in Redis with WATCH/MULTI (optimistic compare-and-set),
 so two processes never both claim the half-open probe and no recorded result is lost.
 `OrderedBreakers` (the engine's store) can also defer a success's record past the answer.
+Every change of state a store writes (or resets) is told to `OBSERVERS` as one `Transition`
+(the live feed installs one: healing.breaker_feed); a call that changes no state tells nobody.
 
 Only outcomes that say the provider is unhealthy are recorded (Outcome.counts_against_breaker:
 transient, timeout, bad data); rate-limited answers cool the provider down instead
@@ -19,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -150,6 +152,46 @@ def record(state: BreakerState, ok: bool, now: float, policy: BreakerPolicy) -> 
     return updated
 
 
+# --- transitions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One change of a provider's breaker state, as observers are told it."""
+
+    provider: str
+    before: str
+    after: str
+    reopens_at: float | None
+    trips: int
+    reason: str
+    at: float
+
+
+# Async callables every store of this process awaits with (store, Transition) after each change it writes.
+OBSERVERS: list[Callable[[Any, Transition], Awaitable[None]]] = []
+
+
+def record_reason(old: BreakerState, ok: bool, now: float, policy: BreakerPolicy) -> str:
+    """Why `record` moved the breaker from `old` to `new` (a changed state only)."""
+    if ok:
+        return "probe succeeded"
+    if old.at(now).state == HALF_OPEN:
+        return "probe failed"
+    if old.consecutive_failures + 1 >= policy.failure_threshold:
+        return f"failures: {old.consecutive_failures + 1} consecutive"
+    return "error rate"
+
+
+def transition_of(slug: str, old: BreakerState, new: BreakerState, now: float, reason: str) -> Transition | None:
+    """The Transition from `old` (as readers saw it at `now`) to `new`, or None when the state is the same."""
+    before = old.at(now).state
+    if new.state == before and not (before == HALF_OPEN and old.state == OPEN):
+        return None
+    return Transition(slug, before if before != new.state else old.state, new.state,
+                      new.reopens_at if new.state == OPEN else None, new.trips, reason, now)
+
+
 # --- Redis store ----------------------------------------------------------------------------
 
 
@@ -213,11 +255,21 @@ class BreakerStore:
 
     async def allow(self, cfg: Any) -> bool:
         """True if a call may go; in half-open only the one caller that claims the probe gets True."""
+        made: list[Transition] = []
+
+        def step(st: BreakerState, now: float) -> tuple[bool, BreakerState]:
+            may, new = allow(st, now)
+            made[:] = [t] if (t := transition_of(cfg.slug, st, new, now, "period ended, probe allowed")) else []
+            return may, new
+
         # Under extreme contention the answer is "no": two probes would break the half-open promise.
-        return await self._update(cfg.slug, lambda st, now: allow(st, now), give_up=False)
+        may = await self._update(cfg.slug, step, give_up=False, made=made)
+        await self._tell(made)
+        return may
 
     async def record(self, cfg: Any, ok: bool) -> BreakerState:
         policy = BreakerPolicy.for_provider(cfg)
+        made: list[Transition] = []
 
         def step(st: BreakerState, now: float) -> tuple[BreakerState, BreakerState]:
             new = record(st, ok, now, policy)
@@ -225,16 +277,39 @@ class BreakerStore:
                 logger.warning("breaker opened for %s until %.0f (trip %d)", cfg.slug, new.reopens_at, new.trips)
             elif new.state == CLOSED and st.state != CLOSED:
                 logger.info("breaker closed for %s", cfg.slug)
+            made[:] = [replace(t, reason=record_reason(st, ok, now, policy))] if (
+                t := transition_of(cfg.slug, st, new, now, "")) else []
             return new, new
 
-        return await self._update(cfg.slug, step, give_up=None)
+        state = await self._update(cfg.slug, step, give_up=None, made=made)
+        await self._tell(made)
+        return state
 
     async def reset(self, slug: str) -> None:
-        await self.redis.delete(breaker_key(slug))
+        key = breaker_key(slug)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hgetall(key)
+        pipe.delete(key)
+        raw, _ = await pipe.execute()
+        now = self.clock()
+        await self._tell([t] if (t := transition_of(slug, decode_state(raw), CLOSED_STATE, now,
+                                                    "reset by operator")) else [])
+
+    async def _tell(self, made: list[Transition]) -> None:
+        """Tell the observers (only ever after a write that changed the state)."""
+        for transition in made:
+            for observer in list(OBSERVERS):
+                try:
+                    await observer(self, transition)
+                except Exception as exc:  # noqa: BLE001 - an observer must never fail a request
+                    logger.warning("breaker observer failed for %s: %r", transition.provider, exc)
 
     async def _update(
-        self, slug: str, step: Callable[[BreakerState, float], tuple[Any, BreakerState]], *, give_up: Any
+        self, slug: str, step: Callable[[BreakerState, float], tuple[Any, BreakerState]], *, give_up: Any,
+        made: list[Transition] | None = None,
     ) -> Any:
+        """Apply `step` by compare-and-set. `made` holds the transitions `step` computed; it is
+        emptied when the update is given up, since the change its last attempt computed never happened."""
         key = breaker_key(slug)
         for _ in range(MAX_CAS_RETRIES):
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -255,6 +330,8 @@ class BreakerStore:
                 except WatchError:
                     continue
         logger.warning("breaker update for %s gave up after %d contended retries", slug, MAX_CAS_RETRIES)
+        if made is not None:
+            made.clear()
         return give_up
 
 

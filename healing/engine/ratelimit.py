@@ -26,7 +26,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import redis.asyncio
@@ -160,6 +160,13 @@ def cooldown_seconds(retry_after_s: float | None) -> float:
     return min(MAX_COOLDOWN_S, max(MIN_COOLDOWN_S, retry_after_s))
 
 
+# Async callables awaited with (budget, provider slug) when a provider's budget is found spent (a
+# refused token, at most once per SPENT_NOTICE_S per provider and process) or its cool-down starts
+# (the live feed installs one: healing.breaker_feed). Never called while tokens are granted.
+SPENT_OBSERVERS: list[Callable[[Any, str], Awaitable[None]]] = []
+SPENT_NOTICE_S = 1.0
+
+
 class Budget:
     """Shared budgets and cool-downs. Build it from a redis.asyncio client (sharing its pool),
     a redis URL, or a ready limits storage."""
@@ -191,13 +198,25 @@ class Budget:
             )
             self.redis = source
         self.limiter = MovingWindowRateLimiter(self.storage)
+        self._noticed: dict[str, float] = {}  # slug -> when observers last heard of its spent budget
 
     async def acquire(self, cfg: Any) -> str | None:
         """Take one token in every window; None if taken, else the spent limit ("2/second")."""
         for item in shared_limits(cfg.rate_limits, self.processes):
             if not await self.limiter.hit(item, cfg.slug):
+                now = self.clock()
+                if not 0 <= now - self._noticed.get(cfg.slug, -SPENT_NOTICE_S) < SPENT_NOTICE_S:
+                    self._noticed[cfg.slug] = now
+                    await self._tell_spent(cfg.slug)
                 return limit_text(item)
         return None
+
+    async def _tell_spent(self, slug: str) -> None:
+        for observer in list(SPENT_OBSERVERS):
+            try:
+                await observer(self, slug)
+            except Exception as exc:  # noqa: BLE001 - an observer must never fail a request
+                logger.warning("budget observer failed for %s: %r", slug, exc)
 
     async def try_acquire(self, cfg: Any) -> bool:
         return await self.acquire(cfg) is None
@@ -218,6 +237,7 @@ class Budget:
         # The key outlives the cool-down a little; readers compare against the clock anyway.
         await self.redis.set(cooldown_key(slug), repr(until), ex=max(1, math.ceil(seconds)) + 60)
         logger.info("provider %s cooling down for %.1f s", slug, seconds)
+        await self._tell_spent(slug)
         return until
 
     def queue_cooling(self, pipe: Any, slug: str) -> None:

@@ -31,6 +31,7 @@ from healing.engine.breaker import BreakerStore
 from healing.engine.config import CONFIG_FIELDS, ProviderConfig
 from healing.engine.ratelimit import Budget
 from healing.models.monitoring import Alert, AlertDelivery, AlertRule, AlertState, HealthCheck, RuleKind
+from healing.monitoring import alert_feed
 from healing.monitoring.history import latest_checks
 from healing.monitoring.maintenance import active_maintenance, active_pool_maintenance
 from healing.monitoring.notifications import alert_payload
@@ -307,6 +308,7 @@ def _open(rule: AlertRule, f: Firing, now: datetime, channel_ids: list[int], not
                 last_notified_at=now, notify_count=1,
             )
             _send(notify, alert.pk, channel_ids, AlertDelivery.Event.OPENED, 1)
+            alert_feed.publish_on_commit(alert.pk, alert_feed.OPEN)
     except IntegrityError:  # another evaluation opened it a moment ago
         return
     report.opened.append(alert.pk)
@@ -326,6 +328,7 @@ def _maybe_repeat(rule: AlertRule, alert: Alert, f: Firing, now: datetime, chann
             notify_count=F("notify_count") + 1, last_notified_at=now, message=f.message[:500])
         if changed:
             _send(notify, alert.pk, channel_ids, AlertDelivery.Event.REPEAT, alert.notify_count + 1)
+            alert_feed.publish_on_commit(alert.pk, alert_feed.REPEAT)
     if changed:
         report.repeated.append(alert.pk)
 
@@ -337,6 +340,8 @@ def _resolve(rule: AlertRule, alert: Alert, now: datetime, channel_ids: list[int
             state=AlertState.RESOLVED, resolved_at=now, notify_count=F("notify_count") + 1)
         if changed and rule.notify_resolved:
             _send(notify, alert.pk, channel_ids, AlertDelivery.Event.RESOLVED, alert.notify_count + 1)
+        if changed:
+            alert_feed.publish_on_commit(alert.pk, alert_feed.RESOLVE)
     if changed:
         report.resolved.append(alert.pk)
         logger.info("alert resolved %s (rule %s)", alert.subject, rule.name)

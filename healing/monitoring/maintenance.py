@@ -18,7 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+import redis.asyncio
+from asgiref.sync import async_to_sync
+from django.conf import settings
 
+from healing import pool_heads
 from healing.engine.drained import pools_key, providers_key
 from providers.runtime import sync_redis
 
@@ -71,4 +75,23 @@ def maintenance_sync(*, now: datetime | None = None, r: redis.Redis | None = Non
     if pools:
         pipe.zadd(pools_key(), pools)
     pipe.execute()
+    _publish_head_changes(set(providers), set(pools))
     return {"providers": set(providers), "pools": set(pools)}
+
+
+def _publish_head_changes(providers: set[str], pools: set[str]) -> None:
+    """Pools whose head a window's start (or end) moved, on the live feed (best-effort)."""
+    def reason(pool: str, old_head: str | None) -> str:
+        return pool_heads.MAINTENANCE if pool in pools or old_head in providers else pool_heads.RECOVERED
+
+    async def recompute() -> None:
+        r = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            await pool_heads.heads_changed(r, None, reason)
+        finally:
+            await r.aclose()
+
+    try:
+        async_to_sync(recompute)()
+    except Exception as exc:  # noqa: BLE001 - the windows are written; the feed is best-effort
+        logger.warning("pool heads after maintenance sync not published: %s", exc)

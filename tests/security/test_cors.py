@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.dashboard.test_pages_in_chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.dashboard.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -93,7 +93,7 @@ def test_flips_are_published_to_the_live_feed_after_commit(make_provider):
     make_provider(slug="beta")
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(feed.STATUS_GROUP, channel)
+    async_to_sync(layer.group_add)(feed.group_name(feed.HEALTH), channel)
 
     first = monitoring.probe_results_record([result("alpha", True), result("beta", False)], checked_at=T0)
     second = monitoring.probe_results_record([result("alpha", False), result("beta", False)],
@@ -107,10 +107,10 @@ def test_flips_are_published_to_the_live_feed_after_commit(make_provider):
         return [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(2)]
 
     events = async_to_sync(receive_two)()
-    assert [e["type"] for e in events] == ["provider.status", "provider.status"]
-    assert [(e["payload"]["provider"], e["payload"]["status"]) for e in events] == [("beta", "down"), ("alpha", "down")]
-    assert events[1]["payload"]["previous"] == "up"
-    assert events[1]["payload"]["at"] == "2026-11-21T12:00:30Z"
+    assert [(e["type"], e["channel"], e["critical"]) for e in events] == [("feed.event", "health", False)] * 2
+    assert [(e["data"]["provider"], e["data"]["status"]) for e in events] == [("beta", "down"), ("alpha", "down")]
+    assert events[1]["data"]["previous"] == "up"
+    assert events[1]["data"]["at"] == "2026-11-21T12:00:30Z"
 
 
 @pytest.mark.django_db
