@@ -16,8 +16,10 @@ from tests.dashboard.live.client import FeedClient
 from tests.dashboard.live.conftest import HEARTBEAT_S, IDLE_S
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# Clients opened at most to land at least one on each of the two workers.
-MAX_CLIENTS = 24
+# Clients opened at most (and seconds spent) to land at least one on each of the two workers: the
+# kernel hands connections to whichever worker accepts first, and on a loaded machine the second
+# worker may still be starting.
+MAX_CLIENTS, SPREAD_DEADLINE_S = 200, 90
 
 
 def test_welcome_snapshots_ping_and_events(feed_site):
@@ -121,14 +123,16 @@ def test_origin_browsers_of_this_site_and_clients_without_origin_only(feed_site)
 
 def _clients_on_both_workers(url: str) -> tuple[list[FeedClient], dict[str, int]]:
     clients: list[FeedClient] = []
+    deadline = time.monotonic() + SPREAD_DEADLINE_S
     with httpx.Client(base_url=url, timeout=10, trust_env=False) as http:
-        while len(clients) < MAX_CLIENTS:
+        while len(clients) < MAX_CLIENTS and time.monotonic() < deadline:
             clients.append(FeedClient(url))
             rows = http.get("/api/sessions").json()["results"]
             pids = {row["client_id"]: row["pid"] for row in rows}
             if len(set(pids.values())) == 2:
                 return clients, pids
-    raise AssertionError(f"{MAX_CLIENTS} connections all landed on one worker")
+            time.sleep(0.2)
+    raise AssertionError(f"{len(clients)} connections all landed on one worker")
 
 
 def test_presence_and_sessions_count_the_clients_of_both_workers(feed_site):
