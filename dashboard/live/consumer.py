@@ -62,11 +62,12 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
         self.subscribed: set[str] = set()
         self.outbox = Outbox(int(settings.CRYPTOHUB_FEED_QUEUE_SIZE))
         self.heard_at = time.monotonic()
+        self.connected_at = time.time()
         self.redis = sessions.feed_redis()
         self.tasks: list[asyncio.Task] = []
         await self.accept()
         try:
-            await sessions.register(self.redis, self.client_id, pid=os.getpid())
+            await self._register()
             online = await sessions.online_count(self.redis)
         except STORE_ERRORS as exc:
             logger.warning("live feed session %s not registered: %s", self.client_id, exc)
@@ -177,9 +178,13 @@ class LiveFeedConsumer(AsyncWebsocketConsumer):
                 self.outbox.put({"type": "heartbeat", "at": _now_iso()})
                 await self._renew()
 
+    async def _register(self) -> None:
+        await sessions.register(self.redis, self.client_id, pid=os.getpid(), connected_at=self.connected_at,
+                                channels=sorted(self.subscribed))
+
     async def _renew(self) -> None:
         try:
-            await sessions.touch(self.redis, self.client_id)
+            await self._register()
             coins = _coins(self.subscribed)
             if coins:
                 await feed_state.watch_prices(self.redis, coins, ttl_s=_watch_ttl_s())

@@ -2,7 +2,7 @@
 
 Two keys per deployment prefix:
 
-- `live:sessions`, a sorted set: client id -> last seen (epoch seconds), refreshed on every
+- `live:sessions`, a sorted set: client id -> last seen (epoch seconds), written again on every
   heartbeat of the client's consumer;
 - `live:session:<client id>`, a hash: channels (JSON list), connected_at (ISO), pid; it expires
   `ttl_s` after the last refresh.
@@ -62,26 +62,24 @@ def _expire_ms(ttl: float) -> int:
     return max(1, int(ttl * 1000))
 
 
-async def register(r: redis.asyncio.Redis, client_id: str, *, pid: int, now: float | None = None) -> None:
+async def register(r: redis.asyncio.Redis, client_id: str, *, pid: int, connected_at: float,
+                   channels: list[str] | None = None, now: float | None = None) -> None:
+    """Write the client's whole entry and mark it seen now.
+
+    The consumer's heartbeat calls this too, not a bare refresh: an entry that expired while its
+    process stalled, or was never written because Redis was away at connect, comes back whole.
+    """
     now = time.time() if now is None else now
-    ttl = ttl_s()
     pipe = r.pipeline(transaction=True)
     pipe.zadd(index_key(), {client_id: now})
-    pipe.hset(session_key(client_id), mapping={"channels": "[]", "connected_at": iso_precise(now), "pid": pid})
-    pipe.pexpire(session_key(client_id), _expire_ms(ttl))
+    pipe.hset(session_key(client_id), mapping={
+        "channels": json.dumps(sorted(channels or [])), "connected_at": iso_precise(connected_at), "pid": pid})
+    pipe.pexpire(session_key(client_id), _expire_ms(ttl_s()))
     await pipe.execute()
 
 
 async def set_channels(r: redis.asyncio.Redis, client_id: str, channels: list[str]) -> None:
     await r.hset(session_key(client_id), "channels", json.dumps(sorted(channels)))
-
-
-async def touch(r: redis.asyncio.Redis, client_id: str, now: float | None = None) -> None:
-    """The client is still here (its consumer's heartbeat)."""
-    pipe = r.pipeline(transaction=True)
-    pipe.zadd(index_key(), {client_id: time.time() if now is None else now})
-    pipe.pexpire(session_key(client_id), _expire_ms(ttl_s()))
-    await pipe.execute()
 
 
 async def unregister(r: redis.asyncio.Redis, client_id: str) -> None:

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 CHECK_INTERVAL_S = 0.5
 # After a failed reload (database locked, Redis down) wait this long before trying again.
 RETRY_AFTER_ERROR_S = 2.0
+# How long `stop` waits for the poller to end (it ends at once unless a rebuild is running).
+STOP_WAIT_S = 10.0
+
 
 async def read_config_version(r: redis.asyncio.Redis) -> int:
     raw = await r.get(rkey(CONFIG_VERSION_KEY))
@@ -67,6 +70,7 @@ class SnapshotHolder:
         self._last_check = float("-inf")
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
         self._version_unreadable = False  # warn once per Redis outage, not once per poll
 
     @property
@@ -79,13 +83,16 @@ class SnapshotHolder:
             await self.refresh()
         except Exception:
             logger.exception("initial config snapshot failed; the poller keeps trying")
+        self._stopping = asyncio.Event()  # made on the loop that polls
         self._task = asyncio.create_task(self._poll_forever(), name="cryptohub-snapshot-poll")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # The event, not only the cancel: a cancel landing while the builder runs in a thread
+            # (sync_to_async) can be swallowed, and the loop must still end at its next turn.
+            self._stopping.set()
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
             self._task = None
 
     async def get(self) -> Snapshot:
@@ -128,12 +135,18 @@ class SnapshotHolder:
             return True
 
     async def _poll_forever(self) -> None:
-        while True:
+        pause = self._interval
+        while not await self._stopped_within(pause):
+            pause = self._interval
             try:
-                await asyncio.sleep(self._interval)
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("config snapshot reload failed; retrying in %ss", RETRY_AFTER_ERROR_S)
-                await asyncio.sleep(RETRY_AFTER_ERROR_S)
+                pause = RETRY_AFTER_ERROR_S
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        return self._stopping.is_set()

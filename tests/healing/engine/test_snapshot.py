@@ -131,6 +131,32 @@ async def test_background_poller_picks_up_a_bump():
     await r.aclose()
 
 
+async def test_stop_ends_the_poller_even_when_a_rebuild_swallows_the_cancel():
+    """asgiref's SyncToAsync, on cancel, waits for its thread and returns the result instead of
+    raising: the poller must still end rather than go back to sleep with `stop` waiting on it."""
+    r = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    rebuilding = asyncio.Event()
+
+    async def build(version):
+        if version:
+            rebuilding.set()
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                pass  # swallowed, as SyncToAsync does
+        return Snapshot(version=version)
+
+    holder = SnapshotHolder(r, builder=build, check_interval_s=0.01)
+    await holder.start()
+    await r.set(rkey(CONFIG_VERSION_KEY), 7)
+    await asyncio.wait_for(rebuilding.wait(), timeout=10)
+    poller = holder._task
+    await asyncio.wait_for(holder.stop(), timeout=5)
+    assert poller.done() and not poller.cancelled()  # it ended by itself, at the stop event
+    assert holder.current.version == 7
+    await r.aclose()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_an_orm_save_bumps_the_version_and_the_default_builder_sees_it(make_provider):
     from asgiref.sync import sync_to_async
