@@ -47,6 +47,7 @@ migrate: deps
 
 catalogue: migrate
 	@$(KEYED) $(PY) manage.py load_providers
+	@$(KEYED) $(PY) manage.py ensure_alert_rules
 
 bench: deps redis-binary
 	$(PY) -m bench
