@@ -1,7 +1,6 @@
 """cryptohub settings: one env-driven module (django-environ); tests override it in tests/settings.py."""
 
 import os
-import re
 from pathlib import Path
 
 import environ
@@ -25,16 +24,6 @@ def envbool(name: str, default: bool) -> bool:
     if raw.lower() in {"false", "0"}:
         return False
     raise ImproperlyConfigured(f"{name} must be True or False, got {raw!r}")
-
-
-def envorigins(name: str) -> list[str]:
-    """Comma-separated exact origins or "*": anything else (a path, a trailing slash) never
-    equals a browser's Origin header, so it would silently allow nothing."""
-    values = [value.strip() for value in env.list(name, default=[]) if value.strip()]
-    for value in values:
-        if value != "*" and not re.fullmatch(r"https?://[^/?#\s]+", value):
-            raise ImproperlyConfigured(f"{name}: {value!r} is not an origin like https://app.example.com (or *)")
-    return values
 
 
 # --- Core ---
@@ -62,6 +51,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     # Ships htmx itself (static/django_htmx/), so the dashboard loads it from this host.
     "django_htmx",
+    "auditlog",  # the audit trail (healing/audit.py, common/audit.py)
     "providers",
     "pools",
     "healing",
@@ -79,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who made a change, for the audit trail (common/audit.py); after authentication.
+    "cryptohub.auditing.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -214,26 +206,12 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# --- CORS (README, "CORS") ---
-# Browser apps on these origins may call /api/ on both planes: django-cors-headers reads the
-# CORS_* values below, and healing/dataplane/cors.py hands the same values to the data plane.
-# Empty (the default) allows no other origin; "*" allows any.
-CRYPTOHUB_CORS_ORIGINS = envorigins("CRYPTOHUB_CORS_ORIGINS")
-CORS_ALLOW_ALL_ORIGINS = "*" in CRYPTOHUB_CORS_ORIGINS
-CORS_ALLOWED_ORIGINS = [origin for origin in CRYPTOHUB_CORS_ORIGINS if origin != "*"]
-# The API only: pages, the admin, /health and /metrics stay same-origin.
-CORS_URLS_REGEX = r"^/api/.*$"
-# Client keys travel in headers; a session cookie must never ride along on another site's call.
-CORS_ALLOW_CREDENTIALS = False
-CORS_ALLOW_METHODS = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"]
-CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "user-agent", "x-api-key", "x-requested-with"]
-# What a page may read of an answer beyond the basic headers: limits, and where the data came from.
-CORS_EXPOSE_HEADERS = [
-    "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
-    "X-Cryptohub-Source", "X-Cryptohub-Cache", "X-Cryptohub-Degraded",
-]
-# Browsers re-ask at most hourly, so a narrowed policy reaches them within the hour.
-CORS_PREFLIGHT_MAX_AGE = 3600
+# --- CORS (README, "CORS"): cryptohub/cors_settings.py ---
+from cryptohub.cors_settings import *  # noqa: E402, F403
+
+# --- Audit trail (django-auditlog): diffs as JSON values; loaddata's raw saves are the shipped files.
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
 
 # --- Login protection (django-axes) ---
 # Failed logins are counted per client IP and per user name (each alone locks); token

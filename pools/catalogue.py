@@ -37,6 +37,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from common import audit
 from providers.models import Provider
 from providers.runtime import bump_config_version
 
@@ -75,6 +76,12 @@ def load_catalogue(path: str | Path, *, update: bool = False) -> LoadReport:
 # --- writing ----------------------------------------------------------------------------------
 
 
+def _audit(instance: Any, changes: list[FieldChange]) -> None:
+    """update() bypasses the audit trail's signals: say what the catalogue changed. (The first
+    load's creations are not itemised: they are the shipped file itself.)"""
+    audit.record_change(instance, {c.field: (c.old, c.new) for c in changes}, extra={"via": "catalogue"})
+
+
 def _diff(current: dict[str, Any], wanted: dict[str, Any]) -> list[FieldChange]:
     return [FieldChange(name, current[name], value) for name, value in wanted.items() if current[name] != value]
 
@@ -105,6 +112,7 @@ def _write_providers(specs: list[ProviderSpec], *, update: bool, report: LoadRep
             Provider.objects.filter(pk=current.pk).update(
                 **{c.field: c.new for c in changes}, catalogue_hash=spec.fingerprint, updated_at=now
             )
+            _audit(current, changes)
             report.updated[slug] = changes
         else:
             report.kept_operator_edits.append(slug)
@@ -131,6 +139,7 @@ def _write_pools(specs: list[PoolSpec], new_providers: set[str], *, update: bool
             report.pools_unchanged.append(slug)
         elif update:
             Pool.objects.filter(pk=pool.pk).update(**{c.field: c.new for c in changes}, updated_at=now)
+            _audit(pool, changes)
             report.pools_updated[slug] = changes
         else:
             report.pools_kept[slug] = changes
@@ -156,6 +165,7 @@ def _write_pools(specs: list[PoolSpec], new_providers: set[str], *, update: bool
             changes = _diff({k: getattr(membership, k) for k in wanted}, wanted)
             if changes and update:
                 PoolMembership.objects.filter(pk=membership.pk).update(**wanted)
+                _audit(membership, changes)
                 report.memberships_updated[key] = changes
             elif changes:
                 report.memberships_kept[key] = changes

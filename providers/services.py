@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from common import audit
 from common.errors import Duplicate
 
 from .models import Provider
@@ -78,7 +79,10 @@ def provider_delete(*, provider: Provider) -> None:
 def providers_set_enabled(*, providers: QuerySet[Provider] | Iterable[Provider], enabled: bool) -> int:
     """Enable or disable many providers in one UPDATE; returns how many rows changed."""
     slugs = [p.slug for p in providers]
-    changed = Provider.objects.filter(slug__in=slugs).exclude(enabled=enabled).update(enabled=enabled)
+    flipping = list(Provider.objects.filter(slug__in=slugs).exclude(enabled=enabled))
+    changed = Provider.objects.filter(pk__in=[p.pk for p in flipping]).update(enabled=enabled)
+    for provider in flipping:  # update() bypasses the audit trail's signals
+        audit.record_change(provider, {"enabled": (not enabled, enabled)})
     # update() sends no post_save signal, so tell the other processes ourselves.
     if changed:
         transaction.on_commit(bump_config_version)

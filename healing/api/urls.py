@@ -10,6 +10,7 @@ from django.urls import path, re_path
 from common.restapi import slash_optional
 
 from . import selfheal
+from .audit import AuditView
 from .monitoring import AlertListView, ProviderHealthView, metrics_view
 from .status import HealthView, StatsExportView, StatsView, StatusView
 
@@ -18,6 +19,7 @@ urlpatterns = [
     *slash_optional("api/status", StatusView, "status"),
     *slash_optional("api/stats", StatsView, "stats"),
     *slash_optional("api/stats/export", StatsExportView, "stats-export"),
+    *slash_optional("api/audit", AuditView, "audit"),
     re_path(r"^api/crypto-hub/health-status/?$", selfheal.HealthStatusView.as_view(), name="health-status"),
     re_path(r"^api/crypto-hub/health-check/?$", selfheal.HealthCheckView.as_view(), name="health-check"),
     re_path(r"^api/crypto-hub/recover/?$", selfheal.RecoverView.as_view(), name="recover"),

@@ -278,3 +278,23 @@ def test_a_load_that_changes_something_bumps_the_config_version_once(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         load_catalogue(SHIPPED)
     assert callbacks == []
+
+
+def test_catalogue_updates_are_in_the_audit_trail_and_the_first_load_is_not_itemised(db):
+    from auditlog.models import LogEntry
+
+    from common import audit
+
+    load_catalogue(SHIPPED)
+    assert LogEntry.objects.count() == 0  # the shipped file itself, written with bulk_create
+    Pool.objects.filter(slug="price").update(strategy="round_robin")
+    PoolMembership.objects.filter(pool__slug="price", provider__slug="kraken").update(priority=99)
+
+    with audit.acting_as("command:load_providers"):
+        load_catalogue(SHIPPED, update=True)
+
+    entries = {e.content_type.model: e for e in LogEntry.objects.all()}
+    assert set(entries) == {"pool", "poolmembership"}
+    assert entries["pool"].changes == {"strategy": ["round_robin", "priority"]}
+    assert entries["poolmembership"].changes == {"priority": [99, 50]}
+    assert all(e.additional_data == {"via": "catalogue", "actor": "command:load_providers"} for e in entries.values())

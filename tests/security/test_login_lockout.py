@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 import redis
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -54,6 +55,13 @@ def test_twenty_wrong_passwords_lock_the_login_and_open_the_alert(server):
     # Its delivery went to the alert machinery's Celery queue, like every other alert's.
     queued = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1)
     assert any(b"send_alert_notification_task" in message for message in queued)
+    # And the audit trail has it, on the locked user, from the address that tried.
+    lockouts = [e for e in LogEntry.objects.filter(action=LogEntry.Action.ACCESS)
+                if e.additional_data.get("event") == "login_lockout"]
+    (lockout,) = lockouts  # once, not once per attempt turned away while locked
+    assert lockout.object_repr == "operator" and lockout.changes == {"locked_out": [False, True]}
+    assert (lockout.remote_addr, lockout.additional_data["actor"], lockout.additional_data["ip_address"]) == (
+        "127.0.0.1", "system", "127.0.0.1")
 
 
 @pytest.mark.slow
