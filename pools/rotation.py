@@ -76,10 +76,12 @@ def pool_rotate(
     r = r or sync_redis()
     now = time.time() if now is None else now
     members = pool_members(pool)
-    if len(members) < 2:
-        raise NotEnoughMembers(
-            f"pool {pool.slug!r} has {len(members)} eligible member(s); rotation needs at least 2"
-        )
+    if not members:
+        raise NotEnoughMembers(f"pool {pool.slug!r} has no eligible member to rotate to")
+    if len(members) == 1:
+        # Nothing to rotate to: the head stays, and the request is still on record (who asked, why).
+        old_head = new_head = members[0].provider
+        return _record(pool, old_head, new_head, reason, actor)
     try:
         old_head = _order(pool, members, r, now)[0].provider
         if pool.strategy == Strategy.ROUND_ROBIN:
@@ -94,6 +96,10 @@ def pool_rotate(
         logger.warning("pool %s not rotated, Redis unavailable: %s", pool.slug, exc)
         raise RotationStateUnavailable("rotation state (Redis) is unavailable; try again") from exc
 
+    return _record(pool, old_head, new_head, reason, actor)
+
+
+def _record(pool: Pool, old_head: str, new_head: str, reason: str, actor: str) -> RotationEvent:
     by_slug = Provider.objects.in_bulk([old_head, new_head], field_name="slug")
     event = RotationEvent.objects.create(
         pool=pool,

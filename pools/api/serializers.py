@@ -148,7 +148,11 @@ class RotationEventSerializer(serializers.ModelSerializer):
     pool = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     from_provider = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     to_provider = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    head_changed = serializers.SerializerMethodField(help_text="false when the pool had one eligible member")
 
     class Meta:
         model = RotationEvent
-        fields = ["id", "pool", "from_provider", "to_provider", "reason", "actor", "created_at"]
+        fields = ["id", "pool", "from_provider", "to_provider", "head_changed", "reason", "actor", "created_at"]
+
+    def get_head_changed(self, event: RotationEvent) -> bool:
+        return event.from_provider_id != event.to_provider_id

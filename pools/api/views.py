@@ -184,14 +184,16 @@ class PoolMemberDetailView(generics.GenericAPIView):
 
 @extend_schema(tags=["pools"])
 class PoolRotateView(generics.GenericAPIView):
-    """Make the pool's next member its primary now; answers the RotationEvent recorded."""
+    """Make the pool's next member its primary now; answers the RotationEvent recorded (201), or
+    200 with head_changed false when the pool has one eligible member."""
 
     serializer_class = RotateInputSerializer
     queryset = RotationEvent.objects.none()
 
     @extend_schema(
         summary="Rotate a pool now (staff)", parameters=[SLUG_PARAMETER],
-        responses={201: RotationEventSerializer, **error_responses(404, 409, 503, *WRITE_ERRORS)},
+        responses={201: RotationEventSerializer, 200: RotationEventSerializer,
+                   **error_responses(404, 409, 503, *WRITE_ERRORS)},
     )
     def post(self, request: Request, slug: str) -> Response:
         pool = get_pool_or_404(slug)
@@ -206,7 +208,9 @@ class PoolRotateView(generics.GenericAPIView):
         except RotationError as exc:
             # Anything else is about the input (the reason); the message starts with the field.
             raise ValidationError({"reason": [str(exc).removeprefix("reason: ")]}) from exc
-        return Response(RotationEventSerializer(event).data, status=status.HTTP_201_CREATED)
+        answer = RotationEventSerializer(event).data
+        # 200 when the head stayed (a pool of one: the request is recorded, nothing moved).
+        return Response(answer, status=status.HTTP_201_CREATED if answer["head_changed"] else status.HTTP_200_OK)
 
 
 @extend_schema(tags=["pools"])

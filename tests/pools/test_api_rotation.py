@@ -31,10 +31,18 @@ def test_rotate_without_reason_uses_a_default(staff_client, price_pool):
     assert response.json()["reason"]
 
 
-def test_rotate_a_pool_with_one_member_is_409(staff_client, lonely_pool):
+def test_rotate_a_pool_with_one_member_is_200_with_the_head_unchanged(staff_client, lonely_pool):
     response = staff_client.post("/api/pools/lonely/rotate", {"reason": "try"}, format="json")
-    assert response.status_code == 409
-    assert "at least 2" in response.json()["detail"]
+    assert response.status_code == 200
+    body = response.json()
+    assert body["head_changed"] is False and body["from_provider"] == body["to_provider"] is not None
+    assert RotationEvent.objects.get().reason == "try"
+
+
+def test_rotate_a_pool_with_no_eligible_member_is_409(staff_client, lonely_pool):
+    PoolMembership.objects.filter(pool__slug="lonely").update(enabled=False)
+    response = staff_client.post("/api/pools/lonely/rotate", {"reason": "try"}, format="json")
+    assert response.status_code == 409 and "no eligible member" in response.json()["detail"]
     assert not RotationEvent.objects.exists()
 
 

@@ -130,21 +130,29 @@ def test_rotating_repeatedly_cycles_through_every_member(make_pool, redis_client
     assert moves == [("alpha", "beta"), ("beta", "gamma"), ("gamma", "alpha"), ("alpha", "beta")]
 
 
-def test_rotating_a_single_member_pool_fails_cleanly(make_pool, redis_client):
+def test_rotating_a_single_member_pool_keeps_the_head_and_records_the_request(make_pool, redis_client):
     pool = make_pool(members=(("alpha", 30, 100),))
-    with pytest.raises(NotEnoughMembers, match="1 eligible member"):
+    event = pool_rotate(pool=pool, reason="manual", actor="ops", r=redis_client, now=NOW)
+    assert (event.from_provider.slug, event.to_provider.slug, event.reason, event.actor) == (
+        "alpha", "alpha", "manual", "ops")
+    assert RotationEvent.objects.count() == 1
+    assert state.demoted(redis_client, pool.slug, NOW) == set()  # the only member is not sent away
+    assert state.rr_cursor(redis_client, pool.slug) == 0
+
+
+def test_rotating_a_pool_without_eligible_members_fails_cleanly(make_pool, redis_client):
+    pool = make_pool(members=(("alpha", 30, 100),))
+    pool.memberships.update(enabled=False)
+    with pytest.raises(NotEnoughMembers, match="no eligible member"):
         pool_rotate(pool=pool, reason="manual", actor="ops", r=redis_client, now=NOW)
     assert RotationEvent.objects.count() == 0
-    assert state.demoted(redis_client, pool.slug, NOW) == set()
-    assert state.rr_cursor(redis_client, pool.slug) == 0
 
 
 def test_disabled_members_do_not_count_towards_rotation(make_pool, redis_client):
     pool = make_pool(members=(("alpha", 30, 100), ("beta", 20, 50)))
     PoolMembership.objects.filter(provider__slug="beta").update(enabled=False)
-    with pytest.raises(RotationError):
-        pool_rotate(pool=pool, reason="manual", actor="ops", r=redis_client, now=NOW)
-    assert RotationEvent.objects.count() == 0
+    event = pool_rotate(pool=pool, reason="manual", actor="ops", r=redis_client, now=NOW)
+    assert event.from_provider.slug == event.to_provider.slug == "alpha"  # beta is not eligible to take over
 
 
 @pytest.mark.parametrize(("reason", "message"), [("", "reason: give a reason"), ("x" * 301, "reason: at most 300")])

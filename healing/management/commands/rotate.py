@@ -25,4 +25,8 @@ class Command(BaseCommand):
             raise CommandError(f"unknown pool {pool!r}") from None
         except RotationError as exc:
             raise CommandError(str(exc)) from None
+        if event.from_provider_id == event.to_provider_id:
+            self.stdout.write(f"pool {pool}: {event.to_provider or '-'} stays the head, the only eligible member "
+                              f"(recorded: {event.reason})")
+            return
         self.stdout.write(f"pool {pool}: {event.from_provider or '-'} -> {event.to_provider or '-'} ({event.reason})")

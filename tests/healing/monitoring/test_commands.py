@@ -83,10 +83,13 @@ def test_rotate_moves_the_pool_to_its_next_member_and_records_why(make_provider)
 
 
 @pytest.mark.django_db
-def test_rotate_explains_why_a_pool_cannot_rotate(make_provider):
+def test_rotate_explains_a_pool_of_one_and_refuses_an_empty_pool(make_provider):
     pool = Pool.objects.create(slug="solo", name="Solo", capability="price")
-    PoolMembership.objects.create(pool=pool, provider=make_provider(slug="only"))
-    with pytest.raises(CommandError, match="rotation needs at least 2"):
+    membership = PoolMembership.objects.create(pool=pool, provider=make_provider(slug="only"))
+    assert "only stays the head, the only eligible member" in run("rotate", "solo", "--reason", "try")
+    assert RotationEvent.objects.get().reason == "try"
+    membership.delete()
+    with pytest.raises(CommandError, match="no eligible member"):
         run("rotate", "solo", "--reason", "try")
 
 
