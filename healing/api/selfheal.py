@@ -21,7 +21,9 @@ from rest_framework.views import APIView
 
 from common.restapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from healing.models.recovery import RecoveryLog
-from healing.monitoring import selfheal
+from healing.monitoring import health_summary, selfheal
+from providers import endpoints
+from providers.api.views import SLUG_PATTERN
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +46,40 @@ def _slug_field(value, *, required: bool):
     return value, None
 
 
-def _unknown(slug: str) -> Response:
-    return Response({"detail": f"unknown provider {slug!r}", "field": "provider"}, status=status.HTTP_404_NOT_FOUND)
+def _unknown(slug: str, field: str = "provider") -> Response:
+    what = "no registered provider has the endpoint" if field.startswith("endpoint") else "unknown provider"
+    return Response({"detail": f"{what} {slug!r}", "field": field}, status=status.HTTP_404_NOT_FOUND)
+
+
+# Endpoints one POST /health-check may name (the old API's {"endpoints": [URL, ...]}).
+MAX_ENDPOINTS = 200
+
+
+def _endpoint_slugs(urls, field: str) -> tuple[list[str], Response | None]:
+    """The providers old-API endpoint URLs belong to, or the error answer naming the URL."""
+    if not isinstance(urls, list) or not urls or len(urls) > MAX_ENDPOINTS:
+        return [], Response({"detail": f"{field} must be a list of 1 to {MAX_ENDPOINTS} URLs", "field": field},
+                            status=400)
+    slugs = []
+    for url in urls:
+        try:
+            slugs.append(selfheal.resolve_endpoint(url))
+        except (endpoints.NotAUrl, endpoints.AmbiguousUrl) as exc:
+            return [], Response({"detail": f"{url!r}: {exc}", "field": field}, status=400)
+        except selfheal.UnknownProvider:
+            return [], _unknown(str(url), field)
+    return slugs, None
 
 
 class ProviderInputSerializer(serializers.Serializer):
     provider = serializers.CharField(required=False, max_length=64, help_text="a provider slug; empty = all")
+    endpoints = serializers.ListField(child=serializers.URLField(), required=False, max_length=MAX_ENDPOINTS,
+                                      help_text="the old API's form: providers named by URL")
 
 
 class RecoverInputSerializer(serializers.Serializer):
-    provider = serializers.CharField(max_length=64)
+    provider = serializers.CharField(required=False, max_length=64)
+    endpoint = serializers.URLField(required=False, help_text="the old API's form: the provider named by URL")
     reason = serializers.CharField(required=False, max_length=MAX_REASON)
 
 
@@ -78,10 +104,15 @@ class RuntimeStateView(APIView):
 
 
 class HealthStatusView(RuntimeStateView):
-    """Per provider: breaker state and reopen time, cool-down, budgets left, success rate, latency."""
+    """Per provider: breaker state and reopen time, cool-down, budgets left, success rate, latency;
+    and the old API's totals: total, healthy, degraded, unhealthy, health_percentage, endpoints."""
 
-    @extend_schema(parameters=[PROVIDER_PARAM], responses={200: inline_serializer(
-        "HealthStatus", {"providers": serializers.ListField(child=serializers.DictField())}), **READ_STATE_ERRORS})
+    @extend_schema(parameters=[PROVIDER_PARAM], responses={200: inline_serializer("HealthStatus", {
+        "providers": serializers.ListField(child=serializers.DictField()),
+        "total": serializers.IntegerField(), "healthy": serializers.IntegerField(),
+        "degraded": serializers.IntegerField(), "unhealthy": serializers.IntegerField(),
+        "health_percentage": serializers.FloatField(allow_null=True),
+        "endpoints": serializers.DictField()}), **READ_STATE_ERRORS})
     def get(self, request: Request) -> Response:
         slug, bad = _slug_field(request.query_params.get("provider"), required=False)
         if bad:
@@ -90,21 +121,28 @@ class HealthStatusView(RuntimeStateView):
             providers = selfheal.health_status(slug)
         except selfheal.UnknownProvider:
             return _unknown(slug)
-        return Response({"providers": providers})
+        return Response({"providers": providers, **health_summary.health_totals(providers)})
 
 
 class HealthCheckView(RuntimeStateView):
-    """Probe one provider ({"provider": slug}) or every enabled one ({}) now; feeds the breaker."""
+    """Probe one provider ({"provider": slug}), the providers of the old API's {"endpoints": [URL]},
+    or every enabled one ({}) now; feeds the breaker and the health history."""
 
     @extend_schema(request=ProviderInputSerializer, responses={200: inline_serializer("HealthCheckRun", {
         "results": serializers.ListField(child=serializers.DictField()),
         "ok": serializers.IntegerField(), "total": serializers.IntegerField()}), **WRITE_STATE_ERRORS})
     def post(self, request: Request) -> Response:
-        slug, bad = _slug_field(_body(request).get("provider"), required=False)
+        body = _body(request)
+        slugs: list[str] = []
+        if body.get("endpoints") is not None:
+            slugs, bad = _endpoint_slugs(body["endpoints"], "endpoints")
+            if bad:
+                return bad
+        slug, bad = _slug_field(body.get("provider"), required=False)
         if bad:
             return bad
         try:
-            results = selfheal.health_check(slug)
+            results = selfheal.health_check(slug, slugs=slugs)
         except selfheal.UnknownProvider:
             return _unknown(slug)
         return Response({"results": results, "ok": sum(r["ok"] for r in results), "total": len(results)})
@@ -116,7 +154,11 @@ class RecoverView(RuntimeStateView):
     @extend_schema(request=RecoverInputSerializer, responses={200: OpenApiTypes.OBJECT, **WRITE_STATE_ERRORS})
     def post(self, request: Request) -> Response:
         body = _body(request)
-        slug, bad = _slug_field(body.get("provider"), required=True)
+        if body.get("endpoint") is not None and not body.get("provider"):
+            slugs, bad = _endpoint_slugs([body["endpoint"]], "endpoint")
+            slug = slugs[0] if slugs else ""
+        else:
+            slug, bad = _slug_field(body.get("provider"), required=True)
         if bad:
             return bad
         reason = body.get("reason", "")
@@ -128,6 +170,23 @@ class RecoverView(RuntimeStateView):
         except selfheal.UnknownProvider:
             return _unknown(slug)
         return Response(outcome)
+
+
+class ProviderHealthCheckView(RuntimeStateView):
+    """Probe one provider now and record it (the old API's POST /api/providers/{id}/health-check)."""
+
+    @extend_schema(request=None, parameters=[
+        OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=SLUG_PATTERN)],
+        responses={200: inline_serializer("ProviderHealthCheck", {
+        "provider_id": serializers.CharField(), "name": serializers.CharField(),
+        "is_healthy": serializers.BooleanField(), "status": serializers.ChoiceField(["online", "offline", "unknown"]),
+        "response_time": serializers.FloatField(allow_null=True), "timestamp": serializers.DateTimeField()}),
+        **WRITE_STATE_ERRORS})
+    def post(self, request: Request, slug: str) -> Response:
+        try:
+            return Response(selfheal.provider_check(slug))
+        except selfheal.UnknownProvider:
+            return _unknown(slug)
 
 
 class DiagnosticsView(RuntimeStateView):

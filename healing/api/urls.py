@@ -29,5 +29,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("metrics/", metrics_view),
     *slash_optional("api/providers/<slug:slug>/health", ProviderHealthView, "provider-health"),
+    *slash_optional("api/providers/<slug:slug>/health-check", selfheal.ProviderHealthCheckView,
+                    "provider-health-check"),
     *slash_optional("api/alerts", AlertListView, "alert-list"),
 ]

@@ -47,6 +47,9 @@ class HealthCheck(models.Model):
     message = models.CharField(max_length=300, blank=True)
     # How many probes in a row (this one included) had this `ok` value: "down for N checks".
     streak = models.PositiveIntegerField(default=1)
+    # Asked for by an operator (POST .../health-check, recover), not a sweep: it is in the
+    # provider's history, but pool uptime counts sweeps (every member at one moment) only.
+    manual = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-checked_at", "-id"]

@@ -102,7 +102,7 @@ def pool_uptime(pool: Pool | str, *, now: datetime | None = None) -> dict[str, f
     now = now or _utcnow()
     pool = pool if isinstance(pool, Pool) else Pool.objects.get(slug=pool)
     members = PoolMembership.objects.filter(pool=pool, enabled=True).values("provider_id")
-    base = HealthCheck.objects.filter(provider_id__in=members, skipped=False, checked_at__lte=now)
+    base = HealthCheck.objects.filter(provider_id__in=members, skipped=False, manual=False, checked_at__lte=now)
     out = {}
     for name, span in UPTIME_WINDOWS.items():
         agg = base.filter(checked_at__gt=now - span).aggregate(

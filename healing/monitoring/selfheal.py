@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import redis
@@ -25,7 +26,8 @@ from healing.engine.breaker import BreakerState, BreakerStore
 from healing.engine.config import ProviderConfig, Snapshot
 from healing.engine.ratelimit import Budget, cooldown_key
 from healing.models.recovery import RecoveryAction, RecoveryLog
-from healing.monitoring import probes
+from healing.monitoring import health_summary, probes, sweep
+from providers import endpoints
 from providers.measures import iso_precise
 from providers.runtime import CONFIG_VERSION_KEY, rkey, sync_redis
 
@@ -127,19 +129,50 @@ def _probe_dict(result: probes.ProbeResult) -> dict[str, Any]:
     }
 
 
-async def _probe(r: redis.asyncio.Redis, configs: list[ProviderConfig]) -> list[dict[str, Any]]:
+async def _probe(r: redis.asyncio.Redis, configs: list[ProviderConfig]) -> list[tuple[probes.ProbeResult, dict]]:
     """Probe now; the results feed the shared breaker. Each result carries the breaker after it."""
     results = await probes.run_probe_cycle(configs, redis_url=settings.REDIS_URL, concurrency=HEALTH_CHECK_CONCURRENCY)
     breakers = await BreakerStore(r).states([c.slug for c in configs])
-    return [{**_probe_dict(res), "breaker": breaker_dict(breakers[res.slug])} for res in results]
+    return [(res, {**_probe_dict(res), "breaker": breaker_dict(breakers[res.slug])}) for res in results]
 
 
-def health_check(slug: str | None = None) -> list[dict[str, Any]]:
-    """Probe one provider (enabled or not: an operator asked) or every enabled one."""
-    configs = select(current_snapshot(), slug, enabled_only=True)
+def _probe_and_record(configs: list[ProviderConfig]) -> list[dict[str, Any]]:
+    """Probe now and keep the results in the providers' health history (marked manual)."""
+    pairs = run_with_redis(lambda r: _probe(r, configs))
+    sweep.probe_results_record([res for res, _ in pairs], checked_at=datetime.now(UTC), manual=True)
+    return [answer for _, answer in pairs]
+
+
+def health_check(slug: str | None = None, *, slugs: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Probe one provider (enabled or not: an operator asked), the listed ones, or every enabled one."""
+    snapshot = current_snapshot()
+    if slugs:
+        configs = [c for s in dict.fromkeys(slugs) for c in select(snapshot, s)]
+    else:
+        configs = select(snapshot, slug, enabled_only=True)
     if not configs:
         return []
-    return run_with_redis(lambda r: _probe(r, configs))
+    return _probe_and_record(configs)
+
+
+def provider_check(slug: str) -> dict[str, Any]:
+    """POST /api/providers/{id}/health-check: one provider now, in the old API's shape
+    (provider_id, name, is_healthy, status, response_time, timestamp) plus the probe itself."""
+    config = select(current_snapshot(), slug)[0]
+    probe = _probe_and_record([config])[0]
+    status = "unknown" if probe["skipped"] else ("online" if probe["ok"] else "offline")
+    return {"provider_id": slug, "name": config.name, "is_healthy": bool(probe["ok"]), "status": status,
+            "response_time": probe["latency_ms"], "timestamp": iso_precise(time.time()), **probe}
+
+
+def resolve_endpoint(url: str) -> str:
+    """The slug of the provider an old-API endpoint URL belongs to (UnknownProvider if none;
+    endpoints.NotAUrl / AmbiguousUrl for a URL that cannot name one)."""
+    snapshot = current_snapshot()
+    slug = endpoints.provider_for_url(url, ((p.slug, p.base_url) for p in snapshot.providers.values()))
+    if slug is None:
+        raise UnknownProvider(url)
+    return slug
 
 
 async def _forget_failures(r: redis.asyncio.Redis, slugs: Iterable[str]) -> None:
@@ -155,11 +188,12 @@ def recover(slug: str, *, reason: str, actor: str) -> dict[str, Any]:
     """Reset the breaker and cool-down, probe at once, and record who did it and why."""
     configs = select(current_snapshot(), slug)
 
-    async def work(r: redis.asyncio.Redis) -> list[dict[str, Any]]:
+    async def work(r: redis.asyncio.Redis) -> list[tuple[probes.ProbeResult, dict]]:
         await _forget_failures(r, [slug])
         return await _probe(r, configs)
 
-    probe = run_with_redis(work)[0]
+    raw, probe = run_with_redis(work)[0]
+    sweep.probe_results_record([raw], checked_at=datetime.now(UTC), manual=True)
     result = {"probe": probe, "breaker": probe["breaker"]}
     entry = RecoveryLog.objects.create(
         provider_slug=slug, action=RecoveryAction.RECOVER, reason=reason, actor=actor, result=result
@@ -232,4 +266,5 @@ def diagnostics() -> dict[str, Any]:
                     "cooling_down": sorted(p["provider"] for p in providers if p["cooling_until"])},
         "providers": providers,
         "recovery_log": [log_entry(row) for row in RecoveryLog.objects.all()[:DIAGNOSTICS_LOG_ROWS]],
+        "failed_endpoints": health_summary.failed_endpoints(),
     }

@@ -170,7 +170,8 @@ def check_counts(provider_ids: list[int], *, start: datetime, now: datetime) -> 
         aggregates[f"p{pool_id}_up"] = Count("id", filter=inside & Q(ok=True))
         aggregates[f"p{pool_id}_total_24h"] = Count("id", filter=inside & Q(checked_at__gt=since_24h))
         aggregates[f"p{pool_id}_up_24h"] = Count("id", filter=inside & Q(ok=True, checked_at__gt=since_24h))
-    qs = HealthCheck.objects.filter(provider_id__in=provider_ids, skipped=False, checked_at__gte=start,
+    # Sweeps only: an operator probing a provider again and again must not move the public figures.
+    qs = HealthCheck.objects.filter(provider_id__in=provider_ids, skipped=False, manual=False, checked_at__gte=start,
                                     checked_at__lte=now)
     if exclude is not None:
         qs = qs.exclude(exclude)

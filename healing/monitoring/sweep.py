@@ -78,8 +78,9 @@ class Flip:
                                      latency_ms=self.latency_ms, error_class=self.error_class, message=self.message)
 
 
-def probe_results_record(results: Sequence[ProbeResult], *, checked_at: datetime) -> list[Flip]:
-    """Write one sweep's results as HealthCheck rows in one transaction; return the flips.
+def probe_results_record(results: Sequence[ProbeResult], *, checked_at: datetime, manual: bool = False) -> list[Flip]:
+    """Write one sweep's results (or an operator's checks: `manual`) as HealthCheck rows in one
+    transaction; return the flips.
 
     Flips are published to the live feed once the transaction commits.
     """
@@ -106,6 +107,7 @@ def probe_results_record(results: Sequence[ProbeResult], *, checked_at: datetime
             rows.append(HealthCheck(
                 provider_id=pk, checked_at=checked_at, ok=r.ok, skipped=r.skipped, status_code=r.status_code,
                 latency_ms=r.latency_ms, error_class=r.error_class[:40], message=r.message[:300], streak=streak,
+                manual=manual,
             ))
         HealthCheck.objects.bulk_create(rows, batch_size=500)
         if flips:
