@@ -339,7 +339,9 @@ def paths() -> dict[str, Schema]:
         "summary": "A raw call to a registered provider (key added server-side)",
         "description": "Only URLs under a registered, enabled provider's base URL; no redirects followed; only "
                        "safe response headers pass back. Same breaker, rate limits, retries and optional cache "
-                       "as data requests.",
+                       "as data requests. The old system's body, `url` without `provider`, is answered in its "
+                       "envelope `{success, status_code, data, source, attempt}` (same HTTP status; a 204 "
+                       "becomes 200); `provider` + `path` (or `url` with `provider`) answers the raw body.",
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProxyRequest")}}},
         "responses": _proxy_responses(),
     }}

@@ -33,6 +33,8 @@ class ProxyResult:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    source: str | None = None  # the provider called, if one was
+    attempts: int = 0  # calls made to it (retries included)
 
     @classmethod
     def error(cls, status: int, payload: Mapping[str, Any]) -> ProxyResult:
@@ -67,7 +69,38 @@ def failure_result(exc: AllProvidersFailed, now: float) -> ProxyResult:
     return result
 
 
+def is_old_form(request: Any) -> bool:
+    """The old system's body, {"url", "method"} without a provider: its clients read an envelope."""
+    return isinstance(request, Mapping) and request.get("url") is not None and request.get("provider") is None
+
+
+def old_envelope(result: ProxyResult) -> ProxyResult:
+    """The old answer {success, status_code, data, source, attempt} around what the proxy got; the
+    HTTP status stays the real one, and a refusal keeps its `detail` and `field` at the top."""
+    if result.status == 204 or not result.body:
+        data: Any = None
+    else:
+        try:
+            data = json.loads(result.body)
+        except ValueError:
+            data = result.body.decode("utf-8", errors="replace")
+    envelope: dict[str, Any] = {"success": 200 <= result.status < 300, "status_code": result.status, "data": data,
+                                "source": result.source, "attempt": result.attempts}
+    if not envelope["success"] and isinstance(data, dict):
+        envelope.update({k: data[k] for k in ("detail", "field") if k in data})
+    headers = {k: v for k, v in result.headers.items() if k.startswith("x-cryptohub-") or k == "retry-after"}
+    headers["content-type"] = "application/json"
+    # A 204 or 304 answer may carry no body: the envelope then goes out as a 200 (status_code says 204).
+    status = 200 if result.status in (204, 304) else result.status
+    return ProxyResult(status, json.dumps(envelope).encode(), headers, result.source, result.attempts)
+
+
 async def proxy_call(request: Any, *, snapshot: Snapshot, deps: engine.Deps) -> ProxyResult:
+    result = await _proxy_call(request, snapshot=snapshot, deps=deps)
+    return old_envelope(result) if is_old_form(request) else result
+
+
+async def _proxy_call(request: Any, *, snapshot: Snapshot, deps: engine.Deps) -> ProxyResult:
     try:
         target = resolve(request, snapshot.providers)
     except ProxyRefused as refused:
@@ -80,17 +113,21 @@ async def proxy_call(request: Any, *, snapshot: Snapshot, deps: engine.Deps) -> 
         raw = await engine.fetch_raw(provider, spec, deps=deps, cache_ttl_s=target.cache_ttl_s)
     except AllProvidersFailed as exc:
         logger.info("proxy call to %s failed: %s", provider.slug, exc)
-        return failure_result(exc, deps.clock())
+        failed = failure_result(exc, deps.clock())
+        failed.source, failed.attempts = provider.slug, len(exc.attempts)
+        return failed
     except UnknownCapability as exc:  # disabled between the snapshot read and the call
         return ProxyResult.error(403, {"detail": str(exc), "field": "provider"})
 
     if raw.status in REDIRECT_STATUSES:
         # Never the redirected content, and never the Location itself (it may carry a token).
         logger.warning("proxy: %s answered HTTP %s redirect; refused", provider.slug, raw.status)
-        return ProxyResult.error(
+        refused = ProxyResult.error(
             502, {"detail": _redirect_reason(raw.status, raw.headers),
                   "attempts": [a.as_dict() for a in raw.attempts]},
         )
+        refused.source, refused.attempts = provider.slug, len(raw.attempts)
+        return refused
     headers = safe_headers(raw.headers)
     body = b"" if target.method == "HEAD" else raw.body
     key = provider.api_key()
@@ -102,4 +139,4 @@ async def proxy_call(request: Any, *, snapshot: Snapshot, deps: engine.Deps) -> 
         headers = {k: v.replace(key, REDACTED.decode()) for k, v in headers.items()}
     headers["x-cryptohub-source"] = raw.source
     headers["x-cryptohub-cache"] = raw.served
-    return ProxyResult(raw.status, body, headers)
+    return ProxyResult(raw.status, body, headers, provider.slug, len(raw.attempts))
