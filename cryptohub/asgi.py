@@ -27,14 +27,14 @@ from django.conf import settings  # noqa: E402
 
 from dashboard.live.origin import feed_origin_validator  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
-from healing.dataplane.app import DATA_PLANE_PREFIXES, data_plane  # noqa: E402
+from healing.dataplane.app import data_plane, is_data_plane_path  # noqa: E402
 from healing.dataplane.cors import DataPlaneCORS, cors_options  # noqa: E402
 
 cors_data_plane = DataPlaneCORS(data_plane, **cors_options(settings))
 
 
 async def http_router(scope, receive, send):
-    if scope["path"].startswith(DATA_PLANE_PREFIXES):
+    if is_data_plane_path(scope["path"]):
         await cors_data_plane(scope, receive, send)
     else:
         await django_http(scope, receive, send)

@@ -36,21 +36,26 @@ class ImportPlan:
     def applied(self) -> bool:
         return self.changed and not self.dry_run
 
+    def _absent_word(self) -> str:
+        if not self.prune:
+            return "kept"
+        return "to delete" if self.dry_run else "deleted"
+
     def summary(self) -> str:
         head = "dry run, nothing written" if self.dry_run else ("imported" if self.changed else "nothing to change")
         parts = []
         for name in SECTIONS:
             plan = self.sections[name]
-            counts = [f"{len(plan.create)} new", f"{len(plan.update)} changed", f"{plan.unchanged} unchanged"]
-            if plan.absent:
-                counts.append(f"{len(plan.absent)} {'deleted' if self.prune else 'kept'} (not in the document)")
-            parts.append(f"{name}: {', '.join(counts)}")
+            counts = [f"{len(plan.create)} new", f"{len(plan.update)} changed", f"{plan.unchanged} unchanged",
+                      f"{len(plan.absent)} {self._absent_word()} (not in the document)"]
+            shown = [text for text in counts if not text.startswith("0 ")]
+            parts.append(f"{name}: {', '.join(shown) or 'none'}")
         return f"{head} — " + "; ".join(parts)
 
     def lines(self) -> list[str]:
         """The summary, then one line per created, changed and absent entry."""
         out = [self.summary()]
-        absent = "deleted" if self.prune else "not in the document, kept (--prune deletes it)"
+        absent = f"not in the document, {self._absent_word()}" + ("" if self.prune else " (prune deletes it)")
         for name in SECTIONS:
             plan = self.sections[name]
             out += [f"{name}: + {key}" for key in plan.create]

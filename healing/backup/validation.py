@@ -199,9 +199,15 @@ def _model_fields(model: type[models.Model], entry: Any, fields: tuple[str, ...]
             ok = False
         # Through its text, so 51.507222 stays six decimals instead of a float's binary expansion.
         values[name] = Decimal(str(value)) if isinstance(field, models.DecimalField) and value is not None else value
+    instance = model()
+    for name, value in values.items():
+        try:
+            setattr(instance, name, value)  # some fields convert on assignment (a time zone's name)
+        except ValidationError as exc:
+            _add_validation(exc, lambda _field, message, name=name: add(name, message))
+            ok = False
     if not ok:
         return None
-    instance = model(**values)
     try:
         instance.clean_fields(exclude=[f.name for f in model._meta.fields if f.name not in fields])
     except ValidationError as exc:

@@ -39,6 +39,7 @@ from healing.dataplane.headers import SECURITY_HEADERS, secure_send
 from healing.dataplane.inbound import inbound_send
 from healing.dataplane.params import (  # noqa: F401
     CAPABILITIES,
+    OLD_PATHS,
     MAX_IDS,
     CapabilityRoute,
     ParamError,
@@ -57,6 +58,14 @@ from providers.measures import iso_seconds
 logger = logging.getLogger(__name__)
 
 DATA_PLANE_PREFIXES = ("/api/data/", "/api/data", "/api/crypto-hub/proxy")
+def is_data_plane_path(path: str) -> bool:
+    return path.startswith(DATA_PLANE_PREFIXES) or (path[:-1] if path.endswith("/") else path) in OLD_PATHS
+
+
+def _unaliased(scope: Mapping[str, Any]) -> Mapping[str, Any]:
+    path = scope["path"]
+    target = OLD_PATHS.get(path[:-1] if path.endswith("/") else path)
+    return scope if target is None else {**scope, "path": target, "raw_path": target.encode()}
 
 # Request limits, read once from the settings ("Request limits"): the largest proxy and POST
 # /api/data/sentiment bodies (bytes), the longest body read (seconds: a client that stops sending
@@ -313,6 +322,7 @@ class DataPlane(Starlette):
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - the ASGI signature
         if scope["type"] == "http":
+            scope = _unaliased(scope)
             # The inbound check (keys, limits) runs here, once, for the fast path and Starlette alike;
             # never skipped, so a first request without lifespan cannot pass unchecked.
             send = await inbound_send(await ensure_runtime(self), scope, send)

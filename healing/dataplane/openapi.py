@@ -345,6 +345,22 @@ def paths() -> dict[str, Schema]:
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ProxyRequest")}}},
         "responses": _proxy_responses(),
     }}
+    out.update(_old_aliases(out))
+    return out
+
+
+def _old_aliases(real: dict[str, Schema]) -> dict[str, Schema]:
+    """The old system's paths: the same operations as the endpoints they stand for, marked so."""
+    out: dict[str, Schema] = {}
+    for old, target in dp.OLD_PATHS.items():
+        operations = {}
+        for method, operation in real[target].items():
+            operations[method] = {
+                **operation, "operationId": f"old{old.replace('/', '_').replace('-', '_')}_{method}",
+                "deprecated": True, "summary": f"Alias of {target} (the old system's path)",
+                "description": f"Answers exactly as `{method.upper()} {target}`: " + operation.get("description", ""),
+            }
+        out[old] = operations
     return out
 
 

@@ -276,3 +276,14 @@ def parse_request(name: str, query: Mapping[str, str]) -> DataRequest:
         if provider is not None:
             raise ParamError("consensus", "consensus asks several providers; it cannot be combined with provider")
     return DataRequest(route, params, provider, consensus)
+
+
+# The old system's paths, answered as thin aliases: the request is the real endpoint's from the
+# first byte (client keys, limits, cache and schema all see /api/data/...).
+OLD_PATHS = {
+    "/api/market": "/api/data/markets",
+    "/api/trending": "/api/data/trending",
+    "/api/defi": "/api/data/tvl",
+    "/api/sentiment": "/api/data/fear-greed",
+    "/api/hf/run-sentiment": "/api/data/sentiment",
+}
