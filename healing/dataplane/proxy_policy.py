@@ -87,7 +87,7 @@ class ProxyTarget:
 
 def fully_decode(text: str, *, field_name: str) -> str:
     """Percent-decode until stable, so `%252e%252e` is seen as `..` whatever the server decodes."""
-    for _ in range(MAX_DECODE_ROUNDS):
+    for _ in range(MAX_DECODE_ROUNDS + 1):  # up to MAX_DECODE_ROUNDS decodings, one more to see it stable
         decoded = unquote(text)
         if decoded == text:
             return text
@@ -166,7 +166,10 @@ def parse_url(url: Any, *, field_name: str = "url") -> ParsedUrl:
         raise ProxyRefused(f"{field_name}: scheme {scheme!r} is not allowed (http or https only)", field=field_name)
     if not url[len(scheme) + 1:].startswith("//"):
         raise ProxyRefused(f"{field_name} must look like {scheme}://host/path", field=field_name)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # urlsplit's own checks of a bracketed host: "[::1", "a]", "[abc]"
+        raise ProxyRefused(f"{field_name}: IPv6 literal hosts are not allowed", field=field_name) from None
     netloc = parts.netloc
     if "@" in netloc:
         raise ProxyRefused(f"{field_name} contains userinfo ('@' before the host)", field=field_name)
