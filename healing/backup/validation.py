@@ -25,7 +25,6 @@ from healing.models import AlertRule, ApiClient, MaintenanceWindow, Notification
 from pools.catalogue_report import CatalogueError
 from pools.catalogue_validation import CATALOGUE_VERSION, POOL_FIELDS, validate_catalogue
 
-from .errors import BackupError, EntryError, from_catalogue
 from .document import (
     AUDIT_KEY,
     BACKUP_VERSION,
@@ -44,6 +43,7 @@ from .document import (
     values_of,
     window_key,
 )
+from .errors import BackupError, EntryError, from_catalogue
 
 FINGERPRINT_RE = re.compile(r"^([0-9a-f]{64})?$")
 KEY_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -167,11 +167,18 @@ def _type_problem(field: models.Field, value: Any) -> str | None:
     if isinstance(field, (models.FloatField, models.DecimalField)):
         return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "a number"
     if isinstance(field, models.DateTimeField):
-        moment = parse_datetime(value) if isinstance(value, str) else None
-        return None if moment is not None and moment.tzinfo else "an ISO 8601 time with a zone, e.g. 2026-12-01T00:00:00Z"
+        return None if _aware_time(value) else "an ISO 8601 time with a zone, e.g. 2026-12-01T00:00:00Z"
     if isinstance(field, models.JSONField):
         return None
     return None if isinstance(value, str) else "a string"
+
+
+def _aware_time(value: Any) -> bool:
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but impossible, e.g. month 13
+        return False
+    return moment is not None and moment.tzinfo is not None
 
 
 def _model_fields(model: type[models.Model], entry: Any, fields: tuple[str, ...], required: tuple[str, ...],

@@ -4,7 +4,8 @@ endpoint) and the `failed_endpoints` of the diagnostics report.
 
 A provider is unhealthy when its breaker is open or its latest check failed; degraded when its
 breaker is half open, it is cooling down after a 429, or a rate-limit window is spent; healthy
-otherwise. Disabled providers are listed (status "disabled") but counted in no total.
+otherwise. Disabled providers and providers in a maintenance window are listed (status
+"disabled", "maintenance") but counted in no total: they are out on purpose.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.db.models import Count, Max, Min
 
 from healing.models.monitoring import HealthCheck
 from healing.monitoring.history import latest_checks
+from healing.monitoring.maintenance import active_maintenance
 from providers.measures import iso_precise
 from providers.models import Provider
 
@@ -24,9 +26,11 @@ FAILURE_WINDOW = timedelta(hours=24)
 LAST_ERRORS = 5
 
 
-def _status(row: dict[str, Any], last_check: dict[str, Any] | None) -> str:
+def _status(row: dict[str, Any], last_check: dict[str, Any] | None, drained: set[str]) -> str:
     if not row["enabled"]:
         return "disabled"
+    if row["provider"] in drained:
+        return "maintenance"
     breaker = row["breaker"]["state"]
     if breaker == "open" or (last_check is not None and not last_check["skipped"] and not last_check["ok"]):
         return "unhealthy"
@@ -43,9 +47,10 @@ def health_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     base_urls = dict(Provider.objects.filter(slug__in=by_slug).values_list("slug", "base_url"))
     endpoints: dict[str, dict[str, Any]] = {}
     counts = {"healthy": 0, "degraded": 0, "unhealthy": 0}
+    drained = active_maintenance()
     for row in rows:
         last = latest.get(by_slug.get(row["provider"], -1))
-        status = _status(row, last)
+        status = _status(row, last, drained)
         if status in counts:
             counts[status] += 1
         endpoints[row["provider"]] = {
