@@ -13,6 +13,7 @@ from typing import Any
 import redis
 from django.contrib import admin, messages
 
+from healing import cache_control
 from healing.monitoring import selfheal
 
 logger = logging.getLogger(__name__)
@@ -56,3 +57,14 @@ def reset_breaker(modeladmin: admin.ModelAdmin, request: Any, queryset: Any) -> 
         modeladmin.message_user(request, f"Redis unavailable, nothing reset: {exc}", messages.ERROR)
         return
     modeladmin.message_user(request, f"Breaker and cool-down reset for {len(slugs)} provider(s): {', '.join(slugs)}")
+
+
+@admin.action(description="Purge the cached answers they produced")
+def purge_cache(modeladmin: admin.ModelAdmin, request: Any, queryset: Any) -> None:
+    slugs = sorted(queryset.values_list("slug", flat=True))
+    try:
+        deleted = sum(cache_control.purge(provider=slug).deleted for slug in slugs)
+    except redis.RedisError as exc:
+        modeladmin.message_user(request, f"Redis unavailable, nothing purged: {exc}", messages.ERROR)
+        return
+    modeladmin.message_user(request, f"{deleted} cached answer(s) of {', '.join(slugs)} purged")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from healing.admin.actions import breaker_summaries, breaker_summary, reset_breaker
+from healing.admin.actions import breaker_summaries, breaker_summary, purge_cache, reset_breaker
 from healing.models import RecoveryLog
 from providers.admin import ProviderAdmin
 from providers.models import Provider
@@ -27,7 +27,7 @@ class ProviderRuntimeAdmin(ProviderAdmin):
     It lives here because only `healing` knows about breakers; `providers` stays free of it.
     """
 
-    actions = [*ProviderAdmin.actions, reset_breaker]
+    actions = [*ProviderAdmin.actions, reset_breaker, purge_cache]
 
     def get_list_display(self, request):
         return [*super().get_list_display(request), "breaker_column"]

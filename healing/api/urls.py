@@ -11,6 +11,7 @@ from common.restapi import slash_optional
 
 from . import selfheal
 from .audit import AuditView
+from .cache import CacheView
 from .backup import ConfigExportView, ConfigImportView
 from .monitoring import AlertListView, ProviderHealthView, metrics_view
 from .status import HealthView, StatsExportView, StatsView, StatusView
@@ -21,6 +22,7 @@ urlpatterns = [
     *slash_optional("api/stats", StatsView, "stats"),
     *slash_optional("api/stats/export", StatsExportView, "stats-export"),
     *slash_optional("api/audit", AuditView, "audit"),
+    *slash_optional("api/cache", CacheView, "cache"),
     *slash_optional("api/config/export", ConfigExportView, "config-export"),
     *slash_optional("api/config/import", ConfigImportView, "config-import"),
     re_path(r"^api/crypto-hub/health-status/?$", selfheal.HealthStatusView.as_view(), name="health-status"),

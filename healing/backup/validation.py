@@ -204,8 +204,12 @@ def _model_fields(model: type[models.Model], entry: Any, fields: tuple[str, ...]
         if problem:
             add(name, f"expected {problem}, got {json.dumps(value)[:80]}")
             ok = False
-        # Through its text, so 51.507222 stays six decimals instead of a float's binary expansion.
-        values[name] = Decimal(str(value)) if isinstance(field, models.DecimalField) and value is not None else value
+        elif isinstance(field, models.DecimalField) and value is not None:
+            values[name] = Decimal(str(value))  # through its text: 51.507222 stays six decimals, not a float's
+        else:
+            values[name] = value
+    if not ok:
+        return None
     instance = model()
     for name, value in values.items():
         try:

@@ -85,11 +85,15 @@ class Entry:
     source: str
     fetched_at: float  # epoch seconds
     attempts: tuple = ()  # the attempts of the fetch that produced it, as dicts
+    # Purged with --keep-stale (healing.cache_control): never fresh again, kept as the last resort.
+    expired: bool = False
 
     def age(self, now: float) -> float:
         return max(0.0, now - self.fetched_at)
 
     def freshness(self, now: float, fresh_ttl_s: float, swr_window_s: float) -> str:
+        if self.expired:
+            return STALE
         age = self.age(now)
         if age < fresh_ttl_s:
             return FRESH
@@ -98,15 +102,16 @@ class Entry:
         return STALE
 
     def dumps(self) -> bytes:
-        return orjson.dumps(
-            {"d": self.data, "s": self.source, "t": self.fetched_at, "a": list(self.attempts)},
-            option=orjson.OPT_NON_STR_KEYS,
-        )
+        fields = {"d": self.data, "s": self.source, "t": self.fetched_at, "a": list(self.attempts)}
+        if self.expired:  # only then: an entry's bytes stay what they always were
+            fields["x"] = True
+        return orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS)
 
     @classmethod
     def loads(cls, raw: bytes | str) -> "Entry":
         obj = orjson.loads(raw)
-        return cls(data=obj["d"], source=obj["s"], fetched_at=float(obj["t"]), attempts=tuple(obj.get("a", ())))
+        return cls(data=obj["d"], source=obj["s"], fetched_at=float(obj["t"]), attempts=tuple(obj.get("a", ())),
+                   expired=obj.get("x") is True)
 
 
 def encode_bytes(body: bytes) -> str:

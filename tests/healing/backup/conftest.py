@@ -2,6 +2,7 @@
 every configuration table, for the backup tests."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
@@ -65,6 +66,9 @@ def build_configuration() -> dict:
                                 kwargs='{"keep": 7}', enabled=False, description="nightly")
     once = ClockedSchedule.objects.create(clocked_time=start)
     PeriodicTask.objects.create(name="one shot", task="healing.tasks.prune_history_task", clocked=once, one_off=True)
+    dawn = SolarSchedule.objects.create(event="sunrise", latitude=Decimal("51.507222"), longitude=Decimal("-0.1275"))
+    PeriodicTask.objects.create(name="at dawn", task="healing.tasks.rollup_stats_task", solar=dawn, priority=3,
+                                queue="slow")
 
     app = ApiClient(name="mobile app", capabilities=["price", "markets"], limits="60/minute")
     key = app.set_new_key()

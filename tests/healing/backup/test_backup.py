@@ -180,3 +180,18 @@ def test_a_document_imports_into_another_database_without_ids(db, secrets_set):
     changed = {name: {key: [c.field for c in changes] for key, changes in section.update.items()}
                for name, section in plan.sections.items() if section.create or section.update or section.absent}
     assert changed == {"api_clients": {"mobile app": ["key_prefix", "key_hash"], "partner": ["key_prefix", "key_hash"]}}
+
+
+def test_a_client_key_the_database_keeps_for_another_client_is_refused(configuration):
+    document = export_config()
+    renamed = next(c for c in document["api_clients"] if c["name"] == "partner")
+    renamed["name"] = "partner renamed"  # same key_hash; "partner" itself is not in the document
+
+    with pytest.raises(BackupError) as refused:
+        import_config(copy.deepcopy(document))
+    assert list(refused.value.by_key()) == ["api_clients[1].key_hash"]
+    assert 'same key as client "partner" in the database' in str(refused.value)
+
+    plan = import_config(document, prune=True)  # the old one goes first, then the key is free
+    assert plan.sections["api_clients"].create == ["partner renamed"]
+    assert set(ApiClient.objects.values_list("name", flat=True)) == {"mobile app", "partner renamed"}

@@ -40,3 +40,19 @@ async def test_only_one_caller_claims_the_refresh(aredis):
     assert results.count(True) == 1
     await cache.release_refresh(aredis, "k")
     assert await cache.claim_refresh(aredis, "k", "again", 5)
+
+
+def test_an_expired_entry_is_never_fresh_again_but_keeps_its_age():
+    """A purge with --keep-stale: the entry stays only as the last resort, its age still true."""
+    entry = cache.Entry({"x": 1}, "alpha", T0, expired=True)
+    assert entry.freshness(T0, 10, 60) == cache.STALE
+    assert entry.freshness(T0 + 11, 10, 60) == cache.STALE  # not even revalidate
+    assert entry.age(T0 + 5) == 5
+
+
+def test_the_expired_mark_round_trips_and_is_absent_from_ordinary_entries():
+    ordinary = cache.Entry({"x": 1}, "alpha", T0)
+    assert b'"x":true' not in ordinary.dumps() and cache.Entry.loads(ordinary.dumps()).expired is False
+    marked = cache.Entry({"x": 1}, "alpha", T0, expired=True)
+    assert cache.Entry.loads(marked.dumps()) == marked
+    assert cache.Entry.loads(b'{"d":1,"s":"a","t":1.0,"a":[],"x":1}').expired is False  # only a JSON true marks it
