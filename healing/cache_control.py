@@ -115,6 +115,10 @@ def purge(*, capability: str = "", params: Mapping[str, str] | None = None, prov
     raw_prefix = rkey("cache", "raw", "")
     for keys in batches:
         _purge_batch(r, keys, provider, keep_stale, raw_prefix, report)
+    if report.deleted or report.expired:
+        from healing.tasks import enqueue_cache_warmup  # tasks import the monitoring stack; only here
+
+        enqueue_cache_warmup()
     return report
 
 

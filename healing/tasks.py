@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import OperationalError
 
 from healing.monitoring import alerts, history, incidents, maintenance, notifications, outbox, sweep
@@ -81,3 +82,25 @@ def evaluate_incidents_task() -> dict[str, int]:
     """Open and resolve the status page's incidents (a pool without a healthy member, an open
     breaker on a pool's first member); idempotent, so a late or repeated run is harmless."""
     return incidents.evaluate_incidents().summary()
+
+
+@shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3,
+             soft_time_limit=240, time_limit=270)
+def cache_warmup_task() -> dict[str, int]:
+    """Ask again for the most wanted answers whose cached copy is gone or old (healing.cache_warmup)."""
+    from healing import cache_warmup  # the engine and the data plane load only in the worker that warms
+
+    return cache_warmup.warm().summary()
+
+
+def enqueue_cache_warmup() -> None:
+    """After a purge: the warm-up runs in a worker, never in the request that purged."""
+    try:
+        cache_warmup_task.apply_async(countdown=2, expires=120)
+    except Exception as exc:  # broker down: the next scheduled warm-up does it
+        logger.warning("cache warm-up not queued: %s", exc)
+
+
+@worker_ready.connect
+def _warm_after_a_restart(**kwargs: Any) -> None:
+    enqueue_cache_warmup()

@@ -59,6 +59,10 @@ class PoolAdmin(admin.ModelAdmin):
                 # One pool that cannot rotate must not stop the others.
                 self.message_user(request, f"{pool.slug}: not rotated: {exc}", messages.WARNING)
                 continue
+            if event.from_provider_id == event.to_provider_id:
+                self.message_user(request, f"{pool.slug}: {event.to_provider} stays the head, the only eligible "
+                                  "member (recorded).", messages.INFO)
+                continue
             self.message_user(
                 request,
                 f"{pool.slug}: rotated from {event.from_provider or '—'} to {event.to_provider or '—'}.",

@@ -129,17 +129,20 @@ def test_disable_and_enable_actions(admin_client, world, redis_client, django_ca
 
 def test_rotate_now_action_rotates_and_warns_per_pool(admin_client, world):
     url = reverse("admin:pools_pool_changelist")
+    empty = Pool.objects.create(slug="empty", name="Empty", capability="exchange")
     before = RotationEvent.objects.count()
     response = admin_client.post(
-        url, {"action": "rotate_now", "_selected_action": [world["price"].pk, world["single"].pk]}, follow=True
+        url, {"action": "rotate_now", "_selected_action": [world["price"].pk, world["single"].pk, empty.pk]},
+        follow=True,
     )
     assert response.status_code == 200
     messages = _messages(response)
     assert ("success", "price: rotated from coingecko to coincap.") in messages
+    assert ("info", "single: binance stays the head, the only eligible member (recorded).") in messages
     warnings = [text for level, text in messages if level == "warning"]
-    assert len(warnings) == 1 and warnings[0].startswith("single: not rotated:")
-    assert RotationEvent.objects.count() == before + 1
-    event = RotationEvent.objects.first()
+    assert len(warnings) == 1 and warnings[0].startswith("empty: not rotated:")
+    assert RotationEvent.objects.count() == before + 2
+    event = RotationEvent.objects.filter(pool__slug="price").first()
     assert (event.pool.slug, event.actor, event.from_provider.slug, event.to_provider.slug) == (
         "price", "boss", "coingecko", "coincap"
     )

@@ -11,8 +11,8 @@ from common.restapi import slash_optional
 
 from . import selfheal
 from .audit import AuditView
-from .cache import CacheView
 from .backup import ConfigExportView, ConfigImportView
+from .cache import CacheView
 from .monitoring import AlertListView, ProviderHealthView, metrics_view
 from .status import HealthView, StatsExportView, StatsView, StatusView
 

@@ -48,7 +48,9 @@ from healing.dataplane.params import (  # noqa: F401
     sentiment_texts,
 )
 from healing.dataplane.proxy import ProxyResult, proxy_call
+from healing.dataplane.wanted import Wanted
 from healing.engine import cache, degraded
+from healing.engine.background import spawn
 from healing.engine import fetch as engine
 from healing.engine.errors import AllProvidersFailed, UnknownCapability
 from healing.engine.http import make_client
@@ -199,7 +201,9 @@ async def data(request: Request) -> Response:
             key = data_requests.sentiment_key(req.params["ids"], data_requests.get_backend().name)
             request.app.remember_query(request.scope, data_requests.SENTIMENT_CAPABILITY, key)
         else:
-            request.app.remember_query(request.scope, req.capability, cache.data_key(req.capability, req.params))
+            key = cache.data_key(req.capability, req.params)
+            request.app.remember_query(request.scope, req.capability, key)
+        request.app.note_wanted(runtime, key, req.route.name, req.params)
     try:
         answer = await data_requests.fetch_data(req, snapshot=snapshot, deps=runtime.deps)
     except ParamError as exc:
@@ -313,6 +317,11 @@ class DataPlane(Starlette):
         super().__init__(*args, **kwargs)
         self.hot_queries: dict[tuple[str, bytes], tuple[str, str]] = {}
         self._hot_version: int | None = None
+        self.wanted = Wanted()
+
+    def note_wanted(self, runtime: Runtime, key: str, endpoint: str | None = None, params: Any = None) -> None:
+        if self.wanted.note(key, endpoint, params):
+            spawn(self.wanted.flush(runtime.deps.redis))
 
     def remember_query(self, scope: Mapping[str, Any], capability: str, key: str) -> None:
         hot = self.hot_queries
@@ -341,6 +350,7 @@ class DataPlane(Starlette):
                 else:
                     held = await engine.local_hit(memo[0], memo[1], snapshot.version, runtime.deps)
                 if held is not None:
+                    self.note_wanted(runtime, memo[1])
                     headers, body = _render_hit(held, runtime.deps.clock(), runtime.deps.health.down)
                     await send({"type": "http.response.start", "status": 200, "headers": headers})
                     await send({"type": "http.response.body", "body": body})
