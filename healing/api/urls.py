@@ -14,6 +14,7 @@ from .audit import AuditView
 from .backup import ConfigExportView, ConfigImportView
 from .cache import CacheView
 from .monitoring import AlertListView, ProviderHealthView, metrics_view
+from .old_resources import ResourcesBackupView, ResourcesExportView
 from .status import HealthView, StatsExportView, StatsView, StatusView
 
 urlpatterns = [
@@ -23,6 +24,8 @@ urlpatterns = [
     *slash_optional("api/stats/export", StatsExportView, "stats-export"),
     *slash_optional("api/audit", AuditView, "audit"),
     *slash_optional("api/cache", CacheView, "cache"),
+    *slash_optional("api/resources/export/<str:fmt>", ResourcesExportView, "resources-export"),
+    *slash_optional("api/resources/backup", ResourcesBackupView, "resources-backup"),
     *slash_optional("api/config/export", ConfigExportView, "config-export"),
     *slash_optional("api/config/import", ConfigImportView, "config-import"),
     re_path(r"^api/crypto-hub/health-status/?$", selfheal.HealthStatusView.as_view(), name="health-status"),

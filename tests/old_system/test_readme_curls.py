@@ -106,3 +106,20 @@ def test_every_curl_of_the_old_readmes_works(server):
 
     assert {path: r.status_code for path, r in reads.items()} == dict.fromkeys(MONITOR_READ_PATHS, 200)
     assert [p["slug"] for p in reads["/api/providers/category/market_data"].json()] == ["coingecko"]
+
+
+def test_the_old_resource_paths_are_the_catalogue_and_the_backup(db, make_provider):
+    from rest_framework.test import APIClient
+
+    make_provider(slug="alpha", api_key_env="ALPHA_KEY")
+    staff = APIClient()
+    staff.force_authenticate(get_user_model().objects.create_user("ops", is_staff=True))
+    as_json = APIClient().get("/api/resources/export/json")
+    assert as_json.status_code == 200 and as_json["Content-Disposition"].startswith("attachment")
+    assert [p["slug"] for p in json.loads(as_json.content)] == [p["slug"] for p in APIClient().get("/api/providers").json()]
+    as_csv = APIClient().get("/api/resources/export/csv/").content.decode().splitlines()
+    assert as_csv[0].startswith("slug,name,category") and as_csv[1].startswith("alpha,")
+    assert APIClient().get("/api/resources/export/xml").status_code == 404
+    assert APIClient().get("/api/resources/backup").status_code in (401, 403)
+    backup = staff.get("/api/resources/backup")
+    assert backup.status_code == 200 and json.loads(backup.content)["providers"][0]["slug"] == "alpha"
