@@ -25,12 +25,14 @@ from auditlog.registry import auditlog
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from common import audit
+from healing import activity
 
 # app_label.Model -> fields left out of the diff (besides the timestamps every model keeps).
 AUDITED: dict[str, dict[str, Any]] = {
@@ -58,6 +60,19 @@ def register() -> None:
         if not auditlog.contains(model):
             auditlog.register(model, **options)
     pre_save.connect(audit.stamp_entry, sender=LogEntry, dispatch_uid="common.audit.stamp_entry")
+    post_save.connect(_to_activity_log, sender=LogEntry, dispatch_uid="healing.audit.activity")
+
+
+def _to_activity_log(sender: Any, instance: LogEntry, created: bool, **kwargs: Any) -> None:
+    """Every configuration change also goes to the activity log, once its transaction commits."""
+    if not created:
+        return
+    row = entry_as_dict(instance)
+    item = activity.entry(activity.CONFIG, activity.INFO,
+                          f"{row['model']} {row['object']} {row['action']} by {row['actor']}",
+                          instance.timestamp.timestamp(), model=row["model"], object=row["object"],
+                          actor=row["actor"], fields=sorted(row["changes"]) if row["action"] == "update" else None)
+    transaction.on_commit(lambda: activity.record_now([item]))
 
 
 def record_lockout(*, username: str, ip_address: str) -> None:

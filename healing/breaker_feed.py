@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from healing import events, pool_heads
+from healing import activity, events, pool_heads
 from healing.engine import breaker, ratelimit
 from healing.engine.background import spawn
 from providers.measures import iso_precise
@@ -44,6 +44,10 @@ def head_reason(t: breaker.Transition) -> str | None:
 
 
 async def on_transition(store: Any, t: breaker.Transition) -> None:
+    level = activity.WARNING if t.after == breaker.OPEN else activity.INFO
+    await activity.record_async(store.redis, [activity.entry(
+        activity.BREAKER, level, f"breaker of {t.provider}: {t.before} -> {t.after} ({t.reason})", t.at,
+        provider=t.provider, status=t.after)])
     await events.apublish(events.BREAKERS, [breaker_payload(t)])
     await events.apublish(events.HEALTH, [health_payload(t)])
     reason = head_reason(t)

@@ -2,8 +2,11 @@
 the top WARM_TOP whose cached copy is missing or no longer fresh are asked for again, through the
 engine like any request (pools, breakers, shared limits, single-flight and the cache write).
 
-Runs as a Celery task: every few minutes from beat, after a purge, and when a worker starts (a
-restart). Each run halves the counts afterwards, so the ranking follows what is asked now.
+Runs as a Celery task: every 5 minutes from beat and after a purge. After a restart the beat
+schedule runs it at once when its last run is older than the period (django-celery-beat keeps
+last_run_at in the database); a hook on the worker's start was tried and dropped: queueing a task
+from inside worker start-up left kombu's connection half set up, and the worker died at the next
+Redis outage. Each run halves the counts afterwards, so the ranking follows what is asked now.
 """
 
 from __future__ import annotations

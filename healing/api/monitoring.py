@@ -47,7 +47,10 @@ def parse_since(raw: str | None, now: datetime) -> datetime:
         return now - DEFAULT_SINCE
     raw = raw.strip()
     if m := _RELATIVE.match(raw):
-        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        except OverflowError:  # "99999999999d": before the calendar begins
+            raise ValidationError({"since": [f"{raw!r} reaches back before year 1"]}) from None
     try:
         parsed = parse_datetime(raw.replace(" ", "+"))  # an unencoded "+00:00" arrives as a space
         if parsed is None and (day := parse_date(raw)) is not None:

@@ -9,7 +9,7 @@ from django.urls import path, re_path
 
 from common.restapi import slash_optional
 
-from . import selfheal
+from . import activity, selfheal
 from .audit import AuditView
 from .backup import ConfigExportView, ConfigImportView
 from .cache import CacheView
@@ -24,6 +24,11 @@ urlpatterns = [
     *slash_optional("api/stats/export", StatsExportView, "stats-export"),
     *slash_optional("api/audit", AuditView, "audit"),
     *slash_optional("api/cache", CacheView, "cache"),
+    *slash_optional("api/logs", activity.LogsView, "logs"),
+    *slash_optional("api/logs/recent", activity.RecentLogsView, "logs-recent"),
+    *slash_optional("api/logs/errors", activity.ErrorLogsView, "logs-errors"),
+    *slash_optional("api/logs/stats", activity.LogStatsView, "logs-stats"),
+    *slash_optional("api/logs/export", activity.LogExportView, "logs-export"),
     *slash_optional("api/resources/export/<str:fmt>", ResourcesExportView, "resources-export"),
     *slash_optional("api/resources/backup", ResourcesBackupView, "resources-backup"),
     *slash_optional("api/config/export", ConfigExportView, "config-export"),

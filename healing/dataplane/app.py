@@ -31,43 +31,37 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from healing import activity
 from healing.catalogue import snapshot_builder
-from healing.dataplane import live_ticker
+from healing.dataplane import activity_notes, live_ticker
 from healing.dataplane import requests as data_requests
 from healing.dataplane.failures import failure_answer as _failure
-from healing.dataplane.headers import SECURITY_HEADERS, secure_send
+from healing.dataplane.headers import secure_send
+from healing.dataplane.hit import render_hit
 from healing.dataplane.inbound import inbound_send
 from healing.dataplane.params import (  # noqa: F401
     CAPABILITIES,
-    OLD_PATHS,
+    DATA_PLANE_PREFIXES,
     MAX_IDS,
+    OLD_PATHS,
     CapabilityRoute,
     ParamError,
     UnknownRoute,
+    is_data_plane_path,
     parse_request,
     sentiment_texts,
+    unaliased,
 )
 from healing.dataplane.proxy import ProxyResult, proxy_call
 from healing.dataplane.wanted import Wanted
 from healing.engine import cache, degraded
-from healing.engine.background import spawn
 from healing.engine import fetch as engine
+from healing.engine.background import spawn
 from healing.engine.errors import AllProvidersFailed, UnknownCapability
 from healing.engine.http import make_client
 from healing.engine.snapshot import CHECK_INTERVAL_S, SnapshotHolder
-from providers.measures import iso_seconds
 
 logger = logging.getLogger(__name__)
-
-DATA_PLANE_PREFIXES = ("/api/data/", "/api/data", "/api/crypto-hub/proxy")
-def is_data_plane_path(path: str) -> bool:
-    return path.startswith(DATA_PLANE_PREFIXES) or (path[:-1] if path.endswith("/") else path) in OLD_PATHS
-
-
-def _unaliased(scope: Mapping[str, Any]) -> Mapping[str, Any]:
-    path = scope["path"]
-    target = OLD_PATHS.get(path[:-1] if path.endswith("/") else path)
-    return scope if target is None else {**scope, "path": target, "raw_path": target.encode()}
 
 # Request limits, read once from the settings ("Request limits"): the largest proxy and POST
 # /api/data/sentiment bodies (bytes), the longest body read (seconds: a client that stops sending
@@ -194,26 +188,30 @@ async def data(request: Request) -> Response:
 
     runtime = await _runtime(request)
     snapshot = await runtime.holder.get()
+    params = activity_notes.params_text(req.params)
+    activity_notes.note(request.scope, capability=req.capability, params=params, provider=req.provider)
     if req.provider is None and req.consensus is None:
         # A plain cached capability: remember this query's cache key so the next identical
         # request can be answered by DataPlane's fast path without parsing or routing.
         if req.route.name == "sentiment":
             key = data_requests.sentiment_key(req.params["ids"], data_requests.get_backend().name)
-            request.app.remember_query(request.scope, data_requests.SENTIMENT_CAPABILITY, key)
+            request.app.remember_query(request.scope, data_requests.SENTIMENT_CAPABILITY, key, params)
         else:
             key = cache.data_key(req.capability, req.params)
-            request.app.remember_query(request.scope, req.capability, key)
+            request.app.remember_query(request.scope, req.capability, key, params)
         request.app.note_wanted(runtime, key, req.route.name, req.params)
     try:
         answer = await data_requests.fetch_data(req, snapshot=snapshot, deps=runtime.deps)
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field)
     except AllProvidersFailed as exc:
+        activity_notes.note(request.scope, attempts=activity.attempts_summary(exc.attempts))
         return _failure(exc, req.params, now=runtime.deps.clock())
     except UnknownCapability as exc:
         if req.provider is not None:
             return error(400, f"provider {req.provider!r} does not serve {req.route.name}", field="provider")
         return error(404, str(exc), capabilities=sorted(CAPABILITIES))
+    activity_notes.note_answer(request.scope, answer.meta)
     return _answer(answer)
 
 
@@ -262,6 +260,9 @@ async def proxy(request: Request) -> Response:
     snapshot = await runtime.holder.get()
     result: ProxyResult
     result, _ = await degraded.with_fallback(runtime.deps, lambda d: proxy_call(body, snapshot=snapshot, deps=d))
+    method = body.get("method") if isinstance(body, dict) and isinstance(body.get("method"), str) else "GET"
+    activity_notes.note(request.scope, provider=result.source, method=method[:10].upper(), attempt=result.attempts,
+                        served=result.headers.get("x-cryptohub-cache"))
     return Response(result.body, status_code=result.status, headers=result.headers)
 
 
@@ -273,34 +274,6 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def last_resort(request: Request, exc: Exception) -> Response:
     logger.error("unhandled data plane error on %s", request.url.path, exc_info=exc)
     return error(503, "temporarily unable to answer; the server log has the details")
-
-
-def _render_hit(
-    held: cache.LocalEntry, now: float, down: bool = False
-) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """Headers and body of a cache hit, byte for byte what `_answer` would send for it.
-
-    Everything but `age_s` is encoded once per held entry; a hit is then a concatenation.
-    """
-    if held.rendered is None:
-        entry = held.entry
-        head = (b'{"data":' + held.data_json + b',"meta":{"capability":' + cache.encode_data(held.capability)
-                + b',"source":' + cache.encode_data(entry.source) + b',"served":"cache","age_s":')
-        tail = b',"fetched_at":' + cache.encode_data(iso_seconds(entry.fetched_at)) + b',"attempts":[]}}'
-        held.rendered = (head, tail, entry.source.encode("latin-1"))
-    head, tail, source = held.rendered
-    body = head + repr(round(held.entry.age(now), 2)).encode() + tail
-    extra: list[tuple[bytes, bytes]] = []
-    if down:
-        # Served from this process's copy while Redis is unreachable: say so in meta and a header.
-        body = body[:-2] + b',"degraded":"redis"}}'
-        extra.append((degraded.DEGRADED_HEADER, degraded.DEGRADED_REDIS.encode()))
-    headers = [*extra,
-        (b"x-cryptohub-source", source), (b"x-cryptohub-cache", b"cache"),
-        (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
-        *SECURITY_HEADERS,
-    ]
-    return headers, body
 
 
 class DataPlane(Starlette):
@@ -318,29 +291,43 @@ class DataPlane(Starlette):
         self.hot_queries: dict[tuple[str, bytes], tuple[str, str]] = {}
         self._hot_version: int | None = None
         self.wanted = Wanted()
+        self.activity = activity.ActivityBuffer()
 
     def note_wanted(self, runtime: Runtime, key: str, endpoint: str | None = None, params: Any = None) -> None:
         if self.wanted.note(key, endpoint, params):
             spawn(self.wanted.flush(runtime.deps.redis))
 
-    def remember_query(self, scope: Mapping[str, Any], capability: str, key: str) -> None:
+    def remember_query(self, scope: Mapping[str, Any], capability: str, key: str, params: str = "") -> None:
         hot = self.hot_queries
         if len(hot) >= HOT_QUERIES_MAX:
             del hot[next(iter(hot))]  # oldest first; a forgotten query just takes the full path
-        hot[(scope["path"], scope.get("query_string", b""))] = (capability, key)
+        hot[(scope["path"], scope.get("query_string", b""))] = (capability, key, params)
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - the ASGI signature
-        if scope["type"] == "http":
-            scope = _unaliased(scope)
-            # The inbound check (keys, limits) runs here, once, for the fast path and Starlette alike;
-            # never skipped, so a first request without lifespan cannot pass unchecked.
-            send = await inbound_send(await ensure_runtime(self), scope, send)
-            if send is None:
-                return
-        if scope["type"] == "http" and scope["method"] == "GET":
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        scope = unaliased(scope)
+        runtime = await ensure_runtime(self)
+        if not activity.enabled():
+            await self._serve(runtime, scope, receive, send)
+            return
+        recording, status, started = activity_notes.start(scope, send)
+        try:
+            await self._serve(runtime, scope, receive, recording)
+        finally:
+            if activity_notes.log(self.activity, scope, status[0], started):
+                spawn(self.activity.flush(runtime.deps.redis))
+
+    async def _serve(self, runtime: Runtime, scope, receive, send) -> None:  # noqa: ANN001
+        # The inbound check (keys, limits) runs here, once, for the fast path and Starlette alike;
+        # never skipped, so a first request without lifespan cannot pass unchecked.
+        send = await inbound_send(runtime, scope, send)
+        if send is None:
+            return
+        if scope["method"] == "GET":
             memo = self.hot_queries.get((scope["path"], scope.get("query_string", b"")))
-            runtime = self.state.runtime if memo is not None else None
-            if runtime is not None:
+            if memo is not None:
                 snapshot = await runtime.holder.get()
                 if snapshot.version != self._hot_version:
                     # A config edit may have removed the capability's pool: re-parse everything.
@@ -351,12 +338,13 @@ class DataPlane(Starlette):
                     held = await engine.local_hit(memo[0], memo[1], snapshot.version, runtime.deps)
                 if held is not None:
                     self.note_wanted(runtime, memo[1])
-                    headers, body = _render_hit(held, runtime.deps.clock(), runtime.deps.health.down)
+                    activity_notes.note(scope, hit=(memo[0], memo[2] or None, held.entry.source))
+                    headers, body = render_hit(held, runtime.deps.clock(), runtime.deps.health.down)
                     await send({"type": "http.response.start", "status": 200, "headers": headers})
                     await send({"type": "http.response.body", "body": body})
                     return
         # Every other answer (errors included) gets the security headers and loses any cookie.
-        await super().__call__(scope, receive, secure_send(send) if scope["type"] == "http" else send)
+        await super().__call__(scope, receive, secure_send(send))
 
 
 def create_app(

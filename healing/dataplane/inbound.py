@@ -35,6 +35,7 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 
+from healing.dataplane import activity_notes
 from healing.dataplane.headers import SECURITY_HEADERS
 from healing.engine.degraded import REDIS_DOWN, RedisHealth
 from healing.engine.ratelimit import share_of
@@ -113,6 +114,7 @@ class Verdict:
     status: int
     headers: list[tuple[bytes, bytes]]
     detail: str = ""
+    client: str = ""  # who asked: a client key's name, or the anonymous / staff usage name
 
     def body(self) -> bytes:
         return json.dumps({"detail": self.detail}).encode()
@@ -253,9 +255,11 @@ class InboundGuard:
                 logger.warning("inbound limits: Redis refused the script", exc_info=True)
             else:
                 self.health.ok()
+                verdict.client = usage_name
                 return verdict
         verdict = await self._local_hit(ident, items)
         self._count_locally(usage_name, now, limited=verdict.status == 429)
+        verdict.client = usage_name
         return verdict
 
     async def _shared_hit(self, usage_name: str, ident: str, items: list[RateLimitItem], now: float) -> Verdict:
@@ -336,6 +340,7 @@ async def inbound_send(runtime: Any, scope: Mapping[str, Any], send: Any) -> Any
         guard = runtime.inbound = InboundGuard(runtime.deps.redis, runtime.deps.health)
     # The snapshot holds the clients; get() loads it if the poller has not yet.
     verdict = await guard.check(scope, (await runtime.holder.get()).clients)
+    scope[activity_notes.CLIENT] = verdict.client or None  # the activity log says who asked
     if verdict.status:
         body = verdict.body()
         headers = [*verdict.headers, (b"content-type", b"application/json"),

@@ -278,6 +278,8 @@ def parse_request(name: str, query: Mapping[str, str]) -> DataRequest:
     return DataRequest(route, params, provider, consensus)
 
 
+# The data plane's paths; everything else is Django's (cryptohub/asgi.py routes by these).
+DATA_PLANE_PREFIXES = ("/api/data/", "/api/data", "/api/crypto-hub/proxy")
 # The old system's paths, answered as thin aliases: the request is the real endpoint's from the
 # first byte (client keys, limits, cache and schema all see /api/data/...).
 OLD_PATHS = {
@@ -287,3 +289,14 @@ OLD_PATHS = {
     "/api/sentiment": "/api/data/fear-greed",
     "/api/hf/run-sentiment": "/api/data/sentiment",
 }
+
+
+def is_data_plane_path(path: str) -> bool:
+    return path.startswith(DATA_PLANE_PREFIXES) or (path[:-1] if path.endswith("/") else path) in OLD_PATHS
+
+
+def unaliased(scope: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The scope of the real endpoint for an old path's request (the same scope otherwise)."""
+    path = scope["path"]
+    target = OLD_PATHS.get(path[:-1] if path.endswith("/") else path)
+    return scope if target is None else {**scope, "path": target, "raw_path": target.encode()}

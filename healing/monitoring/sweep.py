@@ -22,7 +22,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from healing import events
+from healing import activity, events
 from healing.engine.config import CONFIG_FIELDS, ProviderConfig
 from healing.engine.locks import release_lock
 from healing.models.monitoring import HealthCheck
@@ -110,6 +110,12 @@ def probe_results_record(results: Sequence[ProbeResult], *, checked_at: datetime
                 manual=manual,
             ))
         HealthCheck.objects.bulk_create(rows, batch_size=500)
+        failures = [activity.entry(activity.PROBE, activity.WARNING,
+                                   f"probe of {r.slug} failed: {r.error_class or r.status_code} {r.message[:120]}".strip(),
+                                   checked_at.timestamp(), provider=r.slug, status=r.status_code,
+                                   ms=r.latency_ms, manual=manual or None)
+                    for r in results if not r.ok and not r.skipped]
+        transaction.on_commit(lambda: activity.record_now(failures))
         if flips:
             transaction.on_commit(lambda: events.publish_status([f.payload() for f in flips]))
     return flips

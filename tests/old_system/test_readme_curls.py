@@ -21,7 +21,7 @@ from healing.monitoring.maintenance import maintenance_sync
 from pools.models import RotationEvent
 from providers.models import Provider
 from tests.live_server import start_server
-from tests.old_system.readme_curls import MONITOR_README, MONITOR_READ_PATHS, SELF_HEALING_README
+from tests.old_system.readme_curls import MONITOR_READ_PATHS, MONITOR_README, SELF_HEALING_README
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

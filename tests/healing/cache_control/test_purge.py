@@ -8,8 +8,8 @@ import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.management import CommandError, call_command
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from healing import cache_control

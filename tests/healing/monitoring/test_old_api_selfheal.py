@@ -3,7 +3,6 @@ own health check (`POST /api/providers/{id}/health-check`), providers named by U
 (`{"endpoint": ...}`, `{"endpoints": [...]}`), the health-status totals, the diagnostics'
 failed_endpoints, and manual checks kept in the health history without moving pool uptime."""
 
-import pytest
 
 from healing.engine.ratelimit import Budget
 from healing.models.monitoring import HealthCheck
