@@ -103,13 +103,19 @@ TEMPLATES = [
 
 # --- Database ---
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-# Django recommends no persistent connections under ASGI.
+# No persistent connections, as Django advises under ASGI (each executor thread would keep its own open).
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"].setdefault("OPTIONS", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web workers, Celery) share the file: wait for a lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     DATABASES["default"]["OPTIONS"].setdefault("init_command", "PRAGMA journal_mode=WAL;")
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3's pool instead (Django 5.1+), one per process, each connection checked before it is handed
+    # out (CONN_HEALTH_CHECKS); README "PostgreSQL" says why and how to size CRYPTOHUB_DB_POOL_MAX.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"].setdefault("pool", {
+        "min_size": 1, "max_size": env.int("CRYPTOHUB_DB_POOL_MAX", default=8), "timeout": 10})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Secret key ---
@@ -322,12 +328,23 @@ CELERY_BEAT_SCHEDULE.update({
     # Every 10 minutes keeps the current hour's row near-live; rows are per hour.
     "healing.tasks.rollup_stats_task": {"task": "healing.tasks.rollup_stats_task", "schedule": 600.0},
     "healing.tasks.prune_history_task": {"task": "healing.tasks.prune_history_task", "schedule": 86400.0},
+    # The most wanted answers asked again when their cached copy is gone or old (also after a purge).
+    "healing.tasks.cache_warmup_task": {
+        "task": "healing.tasks.cache_warmup_task", "schedule": 300.0, "options": {"expires": 280},
+    },
+    "healing.tasks.revalidate_discovered_task": {"task": "healing.tasks.revalidate_discovered_task",
+                                                 "schedule": 7 * 86400.0, "options": {"expires": 3600}},
 })
+# The activity log and the cache warm-up (CRYPTOHUB_ACTIVITY_*, CRYPTOHUB_CACHE_WARM_TOP).
+from cryptohub.operations_settings import *  # noqa: E402, F403
+
 # Probes in flight at once; each holds one socket, so it is also capped below the open-files
 # limit (healing/probes.py). 1,000 in flight sweeps 1,000 providers at 1.1 s in one round.
 CRYPTOHUB_SWEEP_CONCURRENCY = env.int("CRYPTOHUB_SWEEP_CONCURRENCY", default=1000)
 # Upper bound of one probe's deadline (seconds); a provider's shorter timeout_s wins.
 CRYPTOHUB_HEALTH_TIMEOUT_S = env.float("CRYPTOHUB_HEALTH_TIMEOUT_S", default=8.0)
+# Discovery (healing.discovery) may probe loopback/private addresses only when this is True: the tests.
+CRYPTOHUB_DISCOVERY_ALLOW_PRIVATE = envbool("CRYPTOHUB_DISCOVERY_ALLOW_PRIVATE", False)
 # Health checks, resolved alerts and test deliveries are kept this many days (uptime needs 30).
 CRYPTOHUB_HISTORY_DAYS = env.int("CRYPTOHUB_HISTORY_DAYS", default=35)
 CRYPTOHUB_ROLLUP_DAYS = env.int("CRYPTOHUB_ROLLUP_DAYS", default=400)

@@ -16,7 +16,6 @@ from typing import Any
 
 import redis
 from celery import shared_task
-from celery.signals import worker_ready
 from django.db import OperationalError
 
 from healing.monitoring import alerts, history, incidents, maintenance, notifications, outbox, sweep
@@ -101,6 +100,10 @@ def enqueue_cache_warmup() -> None:
         logger.warning("cache warm-up not queued: %s", exc)
 
 
-@worker_ready.connect
-def _warm_after_a_restart(**kwargs: Any) -> None:
-    enqueue_cache_warmup()
+@shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3,
+             soft_time_limit=600, time_limit=660)
+def revalidate_discovered_task() -> dict[str, int]:
+    """Weekly: probe the disabled providers discovery added again and refresh their findings."""
+    from healing.discovery import service  # httpx and the probe load only in the worker that runs it
+
+    return service.revalidate()
