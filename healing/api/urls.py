@@ -13,6 +13,7 @@ from . import activity, selfheal
 from .audit import AuditView
 from .backup import ConfigExportView, ConfigImportView
 from .cache import CacheView
+from .discovery import DiscoveryView
 from .monitoring import AlertListView, ProviderHealthView, metrics_view
 from .old_resources import ResourcesBackupView, ResourcesExportView
 from .status import HealthView, StatsExportView, StatsView, StatusView
@@ -24,6 +25,7 @@ urlpatterns = [
     *slash_optional("api/stats/export", StatsExportView, "stats-export"),
     *slash_optional("api/audit", AuditView, "audit"),
     *slash_optional("api/cache", CacheView, "cache"),
+    *slash_optional("api/discovery", DiscoveryView, "discovery"),
     *slash_optional("api/logs", activity.LogsView, "logs"),
     *slash_optional("api/logs/recent", activity.RecentLogsView, "logs-recent"),
     *slash_optional("api/logs/errors", activity.ErrorLogsView, "logs-errors"),

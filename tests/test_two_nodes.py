@@ -1,0 +1,122 @@
+"""Two complete nodes on one database and one Redis: each a uvicorn with two workers and a Celery
+worker, with one beat for both. An admin edit made on node A is live in node B's data plane, a
+breaker opened by traffic on A is honoured on B (and B's live feed says so), and a sweep runs
+once per period, not once per node. Runs on the session's database (SQLite, or PostgreSQL in the
+`make test-postgres` pass)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from rest_framework.authtoken.models import Token
+
+from healing.models.monitoring import HealthCheck
+from providers.models import Provider
+from tests.dashboard.live.client import FeedClient
+from tests.dashboard.live.test_feed_cross_process import _open_breaker
+from tests.live_server import database_url, start_server
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[1]
+BOUND_S = 30  # every wait below is bounded by this; the figures are printed, not asserted
+SWEEP_EVERY_S = 3
+SWEEPS_WANTED = 3
+
+
+def _celery(*args: str) -> tuple[subprocess.Popen, tempfile.NamedTemporaryFile]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cryptohub.settings", "DATABASE_URL": database_url(),
+           "REDIS_URL": settings.REDIS_URL, "CELERY_BROKER_URL": settings.REDIS_URL,
+           "CELERY_RESULT_BACKEND": settings.REDIS_URL, "CRYPTOHUB_REDIS_PREFIX": settings.CRYPTOHUB_REDIS_PREFIX,
+           "SECRET_KEY": settings.SECRET_KEY}
+    log = tempfile.NamedTemporaryFile(prefix="cryptohub-node-", suffix=".log")
+    process = subprocess.Popen([str(Path(sys.executable).with_name("celery")), "-A", "cryptohub", *args], cwd=ROOT,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    return process, log
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def nodes(catalogue, fake_upstream):
+    every = IntervalSchedule.objects.create(every=SWEEP_EVERY_S, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="two-node sweep", task="healing.tasks.health_sweep_task", interval=every)
+    beat_started = time.monotonic()
+    a, b = start_server(workers=2), start_server(workers=2)
+    processes = [_celery("worker", "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                         "-n", f"node-{name}-{os.getpid()}@%h") for name in "ab"]
+    processes.append(_celery("beat", "--loglevel=INFO"))
+    yield a, b, beat_started
+    for process, log in processes:
+        _stop(process)
+        log.close()
+    a.stop()
+    b.stop()
+
+
+def _until(check, what: str):
+    started = time.monotonic()
+    while time.monotonic() - started < BOUND_S:
+        result = check()
+        if result:
+            print(f"{what}: {time.monotonic() - started:.2f} s")
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {BOUND_S} s")
+
+
+def test_two_nodes_share_config_breakers_the_feed_and_one_sweep(nodes, fake_upstream):
+    a, b, beat_started = nodes
+    token = Token.objects.create(user=get_user_model().objects.create_user("ops", is_staff=True)).key
+    listener = FeedClient(b.url)
+    listener.subscribe("breakers")
+    with httpx.Client(base_url=a.url, timeout=30, trust_env=False) as on_a, \
+            httpx.Client(base_url=b.url, timeout=30, trust_env=False) as on_b:
+        # An edit made through node A ...
+        assert on_b.get("/api/data/price", params={"ids": "bitcoin", "provider": "coinpaprika"}).status_code == 200
+        edit = on_a.patch("/api/providers/coinpaprika", json={"enabled": False},
+                          headers={"Authorization": f"Token {token}"})
+        assert edit.status_code == 200
+        # ... is what node B's data plane routes by.
+        _until(lambda: on_b.get("/api/data/price", params={"ids": "bitcoin", "provider": "coinpaprika"})
+               .status_code == 400, "an edit on A live on B")
+
+        # Traffic through A opens a breaker; B's data plane does not call that provider any more.
+        fake_upstream.fault("coingecko", "status", status=503)
+        _open_breaker(a.url, "coingecko")
+        calls = fake_upstream.calls("coingecko")
+        refused = on_b.get("/api/data/price", params={"ids": "bitcoin", "provider": "coingecko"})
+        assert refused.status_code == 503
+        assert [x["outcome"] for x in refused.json()["attempts"]] == ["skipped_breaker_open"]
+        assert fake_upstream.calls("coingecko") == calls
+    opened = listener.event("breakers", lambda d: d["provider"] == "coingecko" and d["to"] == "open")
+    assert opened["data"]["from"] == "closed"  # caused on A, heard on B
+    listener.close()
+
+    # One beat, two workers: every period one sweep, taken by either worker, never one per node.
+    sweeps = _until(lambda: _sweeps() if len(_sweeps()) >= SWEEPS_WANTED else None, "three sweeps")
+    elapsed = time.monotonic() - beat_started
+    enabled = Provider.objects.filter(enabled=True).count()
+    assert all(rows <= enabled for rows in sweeps.values())  # one row per provider per sweep
+    assert len(sweeps) <= elapsed / SWEEP_EVERY_S + 3  # the first sweeps of beat's start, then one a period
+
+
+def _sweeps() -> Counter:
+    return Counter(HealthCheck.objects.filter(manual=False).values_list("checked_at", flat=True))
