@@ -93,6 +93,18 @@ def _scan(r: redis.Redis, pattern: str) -> Iterator[list[str]]:
         yield batch
 
 
+def answer_counts(r: redis.Redis | None = None) -> dict[str, int]:
+    """How many answers the cache holds per cache capability ("raw" for the proxy's), for the admin."""
+    r = r or sync_redis()
+    prefix = rkey("cache", "")
+    counts: dict[str, int] = {}
+    for keys in _scan(r, rkey("cache", "*")):
+        for key in keys:
+            name = key[len(prefix):].split(":", 1)[0]
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def purge(*, capability: str = "", params: Mapping[str, str] | None = None, provider: str = "",
           everything: bool = False, keep_stale: bool = False, r: redis.Redis | None = None) -> PurgeReport:
     """Remove (or, with keep_stale, expire) the cached answers in the scope named."""
