@@ -87,6 +87,9 @@ def probe_results_record(results: Sequence[ProbeResult], *, checked_at: datetime
     slugs = {r.slug for r in results}
     ids = dict(Provider.objects.filter(slug__in=slugs).values_list("slug", "pk"))
     flips: list[Flip] = []
+    # First checks that come back up: no flip (no news for alerts or counts), but the live feed
+    # hears them, so a page showing "unknown" for a provider never checked before turns "up".
+    first_up: list[Flip] = []
     with transaction.atomic():
         previous = latest_checks(ids.values(), include_skipped=False)
         rows = []
@@ -104,6 +107,8 @@ def probe_results_record(results: Sequence[ProbeResult], *, checked_at: datetime
                 # A first check that comes back up is no news; a first check that is down is.
                 if was != now_status and not (was is None and r.ok):
                     flips.append(Flip(r.slug, now_status, was, checked_at, r.latency_ms, r.error_class, r.message))
+                elif was is None:
+                    first_up.append(Flip(r.slug, now_status, None, checked_at, r.latency_ms))
             rows.append(HealthCheck(
                 provider_id=pk, checked_at=checked_at, ok=r.ok, skipped=r.skipped, status_code=r.status_code,
                 latency_ms=r.latency_ms, error_class=r.error_class[:40], message=r.message[:300], streak=streak,
@@ -116,8 +121,8 @@ def probe_results_record(results: Sequence[ProbeResult], *, checked_at: datetime
                                    ms=r.latency_ms, manual=manual or None)
                     for r in results if not r.ok and not r.skipped]
         transaction.on_commit(lambda: activity.record_now(failures))
-        if flips:
-            transaction.on_commit(lambda: events.publish_status([f.payload() for f in flips]))
+        if flips or first_up:
+            transaction.on_commit(lambda: events.publish_status([f.payload() for f in (*flips, *first_up)]))
     return flips
 
 

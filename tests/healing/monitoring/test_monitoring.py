@@ -103,24 +103,28 @@ def test_flips_are_published_to_the_live_feed_after_commit(make_provider):
     assert [(f.slug, f.previous, f.status) for f in first] == [("beta", None, "down")]
     assert [(f.slug, f.previous, f.status) for f in second] == [("alpha", "up", "down")]
 
-    async def receive_two():
-        return [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(2)]
+    async def receive_three():
+        return [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(3)]
 
-    events = async_to_sync(receive_two)()
-    assert [(e["type"], e["channel"], e["critical"]) for e in events] == [("feed.event", "health", False)] * 2
-    assert [(e["data"]["provider"], e["data"]["status"]) for e in events] == [("beta", "down"), ("alpha", "down")]
-    assert events[1]["data"]["previous"] == "up"
+    events = async_to_sync(receive_three)()
+    assert [(e["type"], e["channel"], e["critical"]) for e in events] == [("feed.event", "health", False)] * 3
+    # The first check that is up is no flip, but the feed hears it (a page's "unknown" turns "up").
+    assert [(e["data"]["provider"], e["data"]["status"], e["data"]["previous"]) for e in events] == [
+        ("beta", "down", None), ("alpha", "up", None), ("alpha", "down", "up")]
+    events = events[1:]
     assert events[1]["data"]["at"] == "2026-11-21T12:00:30Z"
 
 
 @pytest.mark.django_db
-def test_nothing_is_published_when_nothing_flips(make_provider, monkeypatch):
+def test_a_first_check_up_is_told_once_and_nothing_more_when_nothing_flips(
+        make_provider, monkeypatch, django_capture_on_commit_callbacks):
     make_provider(slug="alpha")
     sent = []
     monkeypatch.setattr(feed, "publish_status", lambda flips: sent.append(flips))
-    monitoring.probe_results_record([result("alpha", True)], checked_at=T0)
-    monitoring.probe_results_record([result("alpha", True)], checked_at=T0 + timedelta(seconds=30))
-    assert sent == []
+    with django_capture_on_commit_callbacks(execute=True):
+        monitoring.probe_results_record([result("alpha", True)], checked_at=T0)
+        monitoring.probe_results_record([result("alpha", True)], checked_at=T0 + timedelta(seconds=30))
+    assert [[(p["provider"], p["status"], p["previous"]) for p in batch] for batch in sent] == [[("alpha", "up", None)]]
 
 
 def _checks(provider, pattern: list[bool], start: datetime, step: timedelta) -> None:
