@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from healing.dataplane.app import _render_hit
+from healing.dataplane.hit import render_hit
 from healing.engine import cache, candidates, ledger
 from healing.engine import fetch as engine
 from healing.engine.ratelimit import Budget
@@ -107,7 +107,7 @@ async def test_the_fast_path_renders_what_the_full_path_answers(up, deps, clock)
     clock.advance(1.234)
     full = await ask(snap, deps)
     held = await engine.local_hit("price", key_of(), snap.version, deps)
-    headers, body = _render_hit(held, clock())
+    headers, body = render_hit(held, clock())
     assert json.loads(body) == {"data": full.data, "meta": full.meta("price")}
     assert json.loads(body)["meta"]["age_s"] == 1.23
     assert dict(headers)[b"x-cryptohub-cache"] == b"cache"
