@@ -10,7 +10,7 @@ export PORT
 # make run's manage.py steps get the same secret key the servers use (.secret-key, or SECRET_KEY).
 KEYED := scripts/with-secret-key.sh
 
-.PHONY: run test setup deps redis redis-binary chromium migrate catalogue bench clean
+.PHONY: run test test-postgres setup deps redis redis-binary postgres-binary chromium migrate catalogue bench clean
 
 run: setup catalogue
 	@$(KEYED) $(PY) manage.py ensure_admin
@@ -20,6 +20,12 @@ test: deps redis-binary chromium
 	$(PY) manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(PY) manage.py check --settings=tests.settings
 	$(PY) -m pytest
+
+# The database tests again on a real PostgreSQL: the session starts its own throwaway cluster on a
+# free loopback port; the selection (every test that uses the database, less Chromium pages) is in
+# tests/pg_plugin.py.
+test-postgres: deps redis-binary postgres-binary
+	$(PY) -m pytest -p tests.pg_plugin $(PYTEST_ARGS)
 
 setup: deps redis migrate
 
@@ -33,6 +39,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # Installs redis-server with apt when it is missing (tests start their own on a free port).
 redis-binary:
 	@command -v redis-server >/dev/null || scripts/apt-install.sh redis-server
+
+# Installs Debian's PostgreSQL server binaries when missing (the tests run their own cluster; the
+# package's own cluster is not needed: `make test-postgres` never connects to it).
+postgres-binary:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || scripts/apt-install.sh postgresql
 
 # Pages are tested in Debian's headless Chromium (driven by Playwright, which downloads nothing).
 chromium:

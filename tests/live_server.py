@@ -3,11 +3,11 @@
 `start_server()` runs `uvicorn cryptohub.asgi:application` in a subprocess; `serve_in_process()`
 runs the data plane app in this process behind an httpx client.
 
-The server uses the production settings module, pointed at the pytest test database file (so
-rows a `django_db(transaction=True)` test commits are visible to it), the test Redis and the
-test's key prefix. `start_server()` returns once the server answers HTTP; `stop()` ends it (and
-its workers). The `live_servers` fixture (tests/fixtures/dataplane.py) stops every server it
-started at teardown.
+The server uses the production settings module, pointed at the pytest test database (the SQLite
+file, or PostgreSQL in `make test-postgres`, so rows a `django_db(transaction=True)` test commits
+are visible to it), the test Redis and the test's key prefix. `start_server()` returns once the
+server answers HTTP; `stop()` ends it (and its workers). The `live_servers` fixture
+(tests/fixtures/dataplane.py) stops every server it started at teardown.
 """
 
 from __future__ import annotations
@@ -80,18 +80,31 @@ class LiveServer:
         self._log.close()
 
 
+def database_url(name: str | None = None) -> str:
+    """The test database (or another database `name` beside it) as a DATABASE_URL for another process:
+    the SQLite file, or the database on the PostgreSQL pass's cluster (tests/pg_plugin.py)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    params = connection.settings_dict
+    db_name = name or params["NAME"]
+    if connection.vendor == "postgresql":
+        login = ":".join(quote(part, safe="") for part in (params["USER"], params["PASSWORD"]) if part)
+        return f"postgres://{login}@{params['HOST']}:{params['PORT']}/{quote(db_name, safe='')}"
+    if not os.path.isabs(db_name):
+        raise RuntimeError(f"the test database must be a file for server processes to share it, got {db_name!r}")
+    return f"sqlite:///{db_name}"
+
+
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment a server process needs to share the test's database and Redis."""
     from django.conf import settings
-    from django.db import connection
 
-    db_name = connection.settings_dict["NAME"]
-    if not os.path.isabs(db_name):
-        raise RuntimeError(f"the test database must be a file for server processes to share it, got {db_name!r}")
     env = dict(os.environ)
     env.update({
         "DJANGO_SETTINGS_MODULE": "cryptohub.settings",
-        "DATABASE_URL": f"sqlite:///{db_name}",
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CRYPTOHUB_REDIS_PREFIX": settings.CRYPTOHUB_REDIS_PREFIX,
         "CRYPTOHUB_ANON_LIMITS": settings.CRYPTOHUB_ANON_LIMITS,

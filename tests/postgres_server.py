@@ -173,10 +173,14 @@ def _admin_connection(settings_dict: dict):
 
 
 def copy_database(settings_dict: dict, target: str) -> None:
-    """CREATE DATABASE target as a copy of the database in `settings_dict` (nobody may be connected to it)."""
+    """CREATE DATABASE target as a copy of the database in `settings_dict`. A template must have no
+    one connected: sessions still open on it (a thread of the test process an earlier test left one
+    in) are ended first."""
     from psycopg import sql
 
     with _admin_connection(settings_dict) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                      [settings_dict["NAME"]])
         admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
             sql.Identifier(target), sql.Identifier(settings_dict["NAME"])))
 

@@ -1,5 +1,6 @@
 """Test settings: the real settings, with a fast hasher and a file-backed SQLite test database
-(so server processes started by a test can read what the test wrote)."""
+(so server processes started by a test can read what the test wrote), or in the PostgreSQL pass
+a database on the session's own PostgreSQL cluster (tests/pg_plugin.py)."""
 
 import os
 import tempfile
@@ -18,6 +19,17 @@ DATABASES["default"] = {
     "TEST": {"NAME": str(_TEST_DB_DIR / f"cryptohub-test-{os.getpid()}.sqlite3")},
     "CONN_MAX_AGE": 0,
 }
+if os.environ.get("CRYPTOHUB_TEST_DB") == "postgres":
+    # The PostgreSQL pass (`make test-postgres`): tests/pg_plugin.py started a cluster on a free loopback
+    # port before Django was set up and put its URL here; pytest-django creates test_cryptohub in it.
+    # No pool in the test process (one thread, test transactions); servers and workers use the real one.
+    import environ
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not os.environ.get("CRYPTOHUB_TEST_DATABASE_URL"):
+        raise ImproperlyConfigured("CRYPTOHUB_TEST_DB=postgres needs the cluster: `make test-postgres` "
+                                   "(or `pytest -p tests.pg_plugin`) starts it")
+    DATABASES["default"] = {**environ.Env.db_url_config(os.environ["CRYPTOHUB_TEST_DATABASE_URL"]), "CONN_MAX_AGE": 0}
 DEBUG = False
 # cryptohub/settings.py gives the test settings a random key when SECRET_KEY is unset; one per
 # pytest run, handed to the server and worker processes the tests start (tests/live_server.py).

@@ -21,6 +21,9 @@ from django.db import connection
 from hypothesis import HealthCheck, settings
 from schemathesis import checks as st_checks
 
+from tests import postgres_server
+from tests.live_server import database_url
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -33,7 +36,7 @@ POSITIVE_COVERAGE_ONLY = ["POST /api/providers", "PATCH /api/providers/{slug}"]
 
 
 def _copy_database(target: str) -> None:
-    """The test database as committed so far, copied to `target` (sqlite's online backup)."""
+    """The test database as committed so far, copied to the file `target` (sqlite's online backup)."""
     source = sqlite3.connect(connection.settings_dict["NAME"])
     copy = sqlite3.connect(target)
     try:
@@ -64,10 +67,20 @@ def api_schema(catalogue, staff_user, tmp_path, live_servers):
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.create(user=staff_user).key
-    database = tmp_path / "throwaway.sqlite3"
-    _copy_database(str(database))
-    server = live_servers(env={"DATABASE_URL": f"sqlite:///{database}"})
-    return schemathesis.openapi.from_url(server.url + "/api/schema/?format=json", config=_config(server.url, token))
+    if connection.vendor == "postgresql":
+        # The PostgreSQL pass: a database copied from the test database (its template) on the same cluster.
+        connection.close()  # a template must have no one connected
+        copy = f"{connection.settings_dict['NAME']}_throwaway"
+        postgres_server.copy_database(connection.settings_dict, copy)
+        server = live_servers(env={"DATABASE_URL": database_url(copy)})
+    else:
+        database = tmp_path / "throwaway.sqlite3"
+        _copy_database(str(database))
+        server = live_servers(env={"DATABASE_URL": f"sqlite:///{database}"})
+    yield schemathesis.openapi.from_url(server.url + "/api/schema/?format=json", config=_config(server.url, token))
+    if connection.vendor == "postgresql":
+        server.stop()
+        postgres_server.drop_database(connection.settings_dict, copy)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

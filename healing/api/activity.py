@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import orjson
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAdminUser
@@ -98,7 +99,10 @@ class LogExportView(StaffOnly):
     @extend_schema(summary="The filtered activity log as a download",
                    parameters=[*FILTER_PARAMETERS, LIMIT,
                                OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"])],
-                   responses={200: OpenApiTypes.OBJECT, **ERRORS})
+                   responses={(200, "application/json"): inline_serializer("ActivityEntry", {
+                       "at": serializers.CharField(), "t": serializers.FloatField(), "level": serializers.CharField(),
+                       "category": serializers.CharField(), "msg": serializers.CharField()}, many=True),
+                              (200, "text/csv"): OpenApiTypes.STR, **ERRORS})
     def get(self, request: Request) -> HttpResponse:
         fmt = request.query_params.get("format", "json")
         if fmt not in ("json", "csv"):

@@ -39,7 +39,9 @@ class ResourcesExportView(APIView):
     @extend_schema(
         summary="Alias of GET /api/providers as a download (the old system's path)", deprecated=True,
         parameters=[OpenApiParameter("fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(FORMATS))],
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The providers, as JSON or CSV."),
+        responses={(200, "application/json"): OpenApiResponse(ProviderSerializer(many=True),
+                                                              description="The providers, as GET /api/providers."),
+                   (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The providers as CSV."),
                    **error_responses(400, 404, *READ_ERRORS)},
     )
     def get(self, request: Request, fmt: str) -> HttpResponse:

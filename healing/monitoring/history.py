@@ -18,7 +18,7 @@ from typing import Any
 import redis
 import redis.asyncio
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from healing.engine import stats
 from healing.models.monitoring import Alert, AlertDelivery, AlertState, HealthCheck, StatsRollup
@@ -293,7 +293,8 @@ def rollup_rows(*, since: datetime | None = None) -> list[dict[str, Any]]:
 
 def iter_rollup_rows(*, since: datetime | None = None) -> Iterator[dict[str, Any]]:
     """rollup_rows() one row at a time, read from the database in chunks."""
-    qs = StatsRollup.objects.select_related("provider").order_by("hour", "provider__slug")
+    # The gateway row (no provider) first in its hour on every database (PostgreSQL sorts NULL last).
+    qs = StatsRollup.objects.select_related("provider").order_by("hour", F("provider__slug").asc(nulls_first=True))
     if since is not None:
         qs = qs.filter(hour__gte=since)
     for row in qs.iterator(chunk_size=ROLLUP_CHUNK):

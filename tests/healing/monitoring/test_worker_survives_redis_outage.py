@@ -15,6 +15,8 @@ from celery import Celery
 from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from tests.live_server import database_url
+
 ROOT = Path(__file__).resolve().parents[3]
 TASK = "healing.tasks.sync_maintenance_task"
 # Bounded waits (seconds): start-up, and the worker's reconnect backoff after the outage.
@@ -27,7 +29,7 @@ LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+: INFO/MainProces
 def _celery(redis_url: str, *args: str) -> tuple[subprocess.Popen, tempfile.NamedTemporaryFile]:
     env = {
         **os.environ, "DJANGO_SETTINGS_MODULE": "cryptohub.settings",
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url,
         "CRYPTOHUB_REDIS_PREFIX": settings.CRYPTOHUB_REDIS_PREFIX, "SECRET_KEY": settings.SECRET_KEY,
     }
