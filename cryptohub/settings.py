@@ -5,8 +5,8 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE
-from django.core.exceptions import ImproperlyConfigured
 
+from cryptohub.envbool import envbool
 from cryptohub.secretkey import settings_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -14,16 +14,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # A local .env file is optional; real deployments set the environment directly.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
-
-
-def envbool(name: str, default: bool) -> bool:
-    """Only True/False (any case) or 1/0 are accepted: a typo must not silently mean False."""
-    raw = env.str(name, default=str(default))
-    if raw.lower() in {"true", "1"}:
-        return True
-    if raw.lower() in {"false", "0"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be True or False, got {raw!r}")
 
 
 # --- Core ---

@@ -69,6 +69,12 @@ def attempts_summary(attempts: Any) -> str:
     return " ".join(parts)
 
 
+def _queue(pipe: Any, raw_entries: Any) -> None:
+    """XADD each encoded entry on `pipe`, trimming the stream to about max_entries()."""
+    for raw in raw_entries:
+        pipe.xadd(stream_key(), {"e": raw}, maxlen=max_entries(), approximate=True)
+
+
 class ActivityBuffer:
     """One process's entries not yet in Redis."""
 
@@ -120,8 +126,7 @@ class ActivityBuffer:
             return 0
         try:
             pipe = r.pipeline(transaction=False)
-            for raw in batch:
-                pipe.xadd(stream_key(), {"e": raw}, maxlen=max_entries(), approximate=True)
+            _queue(pipe, batch)
             await pipe.execute()
         except Exception as exc:  # noqa: BLE001 - a log must never fail a request
             self._pending = (batch + self._pending)[-KEEP_MAX:]
@@ -136,8 +141,7 @@ async def record_async(r: redis.asyncio.Redis, items: list[dict[str, Any]]) -> N
         return
     try:
         pipe = r.pipeline(transaction=False)
-        for item in items:
-            pipe.xadd(stream_key(), {"e": encode(item)}, maxlen=max_entries(), approximate=True)
+        _queue(pipe, map(encode, items))
         await pipe.execute()
     except Exception as exc:  # noqa: BLE001 - a log must never fail what it records
         logger.debug("activity log entries lost: %s", exc.__class__.__name__)
@@ -152,8 +156,7 @@ def record_now(items: list[dict[str, Any]], r: redis.Redis | None = None) -> Non
 
         client = r or sync_redis()
         pipe = client.pipeline(transaction=False)
-        for item in items:
-            pipe.xadd(stream_key(), {"e": encode(item)}, maxlen=max_entries(), approximate=True)
+        _queue(pipe, map(encode, items))
         pipe.execute()
     except Exception as exc:  # noqa: BLE001 - a log must never fail what it records
         logger.debug("activity log entries lost: %s", exc.__class__.__name__)

@@ -7,16 +7,11 @@ once per period, not once per node. Runs on the session's database (SQLite, or P
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from rest_framework.authtoken.models import Token
@@ -25,33 +20,13 @@ from healing.models.monitoring import HealthCheck
 from providers.models import Provider
 from tests.dashboard.live.client import FeedClient
 from tests.dashboard.live.test_feed_cross_process import _open_breaker
-from tests.live_server import database_url, start_server
+from tests.fixtures.worker import start_celery, stop_process
+from tests.live_server import start_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[1]
 BOUND_S = 30  # every wait below is bounded by this; the figures are printed, not asserted
 SWEEP_EVERY_S = 3
 SWEEPS_WANTED = 3
-
-
-def _celery(*args: str) -> tuple[subprocess.Popen, tempfile.NamedTemporaryFile]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cryptohub.settings", "DATABASE_URL": database_url(),
-           "REDIS_URL": settings.REDIS_URL, "CELERY_BROKER_URL": settings.REDIS_URL,
-           "CELERY_RESULT_BACKEND": settings.REDIS_URL, "CRYPTOHUB_REDIS_PREFIX": settings.CRYPTOHUB_REDIS_PREFIX,
-           "SECRET_KEY": settings.SECRET_KEY}
-    log = tempfile.NamedTemporaryFile(prefix="cryptohub-node-", suffix=".log")
-    process = subprocess.Popen([str(Path(sys.executable).with_name("celery")), "-A", "cryptohub", *args], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    return process, log
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture
@@ -60,12 +35,12 @@ def nodes(catalogue, fake_upstream):
     PeriodicTask.objects.create(name="two-node sweep", task="healing.tasks.health_sweep_task", interval=every)
     beat_started = time.monotonic()
     a, b = start_server(workers=2), start_server(workers=2)
-    processes = [_celery("worker", "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
+    processes = [start_celery("worker", "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
                          "-n", f"node-{name}-{os.getpid()}@%h") for name in "ab"]
-    processes.append(_celery("beat", "--loglevel=INFO"))
+    processes.append(start_celery("beat", "--loglevel=INFO"))
     yield a, b, beat_started
     for process, log in processes:
-        _stop(process)
+        stop_process(process)
         log.close()
     a.stop()
     b.stop()

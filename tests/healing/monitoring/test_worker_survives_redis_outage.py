@@ -3,21 +3,16 @@ result backend) is stopped and started again, and both carry on without a restar
 
 import os
 import re
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from tests.live_server import database_url
+from tests.fixtures.worker import start_celery, stop_process
 
-ROOT = Path(__file__).resolve().parents[3]
 TASK = "healing.tasks.sync_maintenance_task"
 # Bounded waits (seconds): start-up, and the worker's reconnect backoff after the outage.
 ROUND_TRIP_TIMEOUT_S = 60
@@ -26,36 +21,15 @@ LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+: INFO/MainProces
                       + r"\[[0-9a-f-]+\] received", re.M)
 
 
-def _celery(redis_url: str, *args: str) -> tuple[subprocess.Popen, tempfile.NamedTemporaryFile]:
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "cryptohub.settings",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url,
-        "CRYPTOHUB_REDIS_PREFIX": settings.CRYPTOHUB_REDIS_PREFIX, "SECRET_KEY": settings.SECRET_KEY,
-    }
-    log = tempfile.NamedTemporaryFile(prefix="cryptohub-celery-", suffix=".log")
-    process = subprocess.Popen([str(Path(sys.executable).with_name("celery")), "-A", "cryptohub", *args], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    return process, log
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_worker_and_beat_survive_a_redis_outage(own_redis):
     every_second = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(name="outage test", task=TASK, interval=every_second)
-    worker, worker_log = _celery(own_redis.url, "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
-                                 "--without-mingle", "--without-heartbeat", "-n", f"outage-{os.getpid()}@%h")
-    beat, beat_log = _celery(own_redis.url, "beat", "--loglevel=INFO")
+    worker, worker_log = start_celery("worker", "--pool=solo", "--loglevel=INFO", "--without-gossip",
+                                      "--without-mingle", "--without-heartbeat", "-n", f"outage-{os.getpid()}@%h",
+                                      redis_url=own_redis.url)
+    beat, beat_log = start_celery("beat", "--loglevel=INFO", redis_url=own_redis.url)
     app = Celery("outage-test", broker=own_redis.url, backend=own_redis.url)
     try:
         assert app.send_task(TASK).get(timeout=ROUND_TRIP_TIMEOUT_S) == {"providers": [], "pools": []}
@@ -76,7 +50,7 @@ def test_worker_and_beat_survive_a_redis_outage(own_redis):
         assert len(after) >= 3, "beat sent nothing the worker received after Redis came back"
     finally:
         app.close()
-        _stop(beat)
-        _stop(worker)
+        stop_process(beat)
+        stop_process(worker)
         print(Path(worker_log.name).read_text(errors="replace")[-3000:])
         print(Path(beat_log.name).read_text(errors="replace")[-3000:])
