@@ -4,21 +4,36 @@ bounded waits, and every message kept so a test can look for one among heartbeat
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 WAIT_S = 20.0
 
 
 class FeedClient:
-    def __init__(self, url: str, **connect_options: Any) -> None:
+    def __init__(self, url: str, *, ping_every_s: float | None = None, **connect_options: Any) -> None:
+        """`ping_every_s`: send the protocol's `ping` that often from a background thread, for a test
+        that holds many clients open longer than the server's idle timeout (a silent client is
+        closed, and on a loaded machine opening and spreading them can take longer than that)."""
         self.ws: ClientConnection = connect(url.replace("http", "ws", 1) + "/ws/live/", open_timeout=10,
                                             max_size=2**22, **connect_options)
         self.seen: list[dict[str, Any]] = []
+        self._closed = threading.Event()
+        if ping_every_s:
+            threading.Thread(target=self._keep_talking, args=(ping_every_s,), daemon=True).start()
         self.welcome = self.wait_for(lambda m: m["type"] == "welcome")
+
+    def _keep_talking(self, every_s: float) -> None:
+        while not self._closed.wait(every_s):
+            try:
+                self.send({"type": "ping"})
+            except ConnectionClosed:
+                return
 
     def send(self, message: Any) -> None:
         self.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
@@ -55,6 +70,7 @@ class FeedClient:
                              timeout=timeout)
 
     def close(self) -> None:
+        self._closed.set()
         self.ws.close()
 
 

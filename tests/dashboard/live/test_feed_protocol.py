@@ -126,7 +126,7 @@ def _clients_on_both_workers(url: str) -> tuple[list[FeedClient], dict[str, int]
     deadline = time.monotonic() + SPREAD_DEADLINE_S
     with httpx.Client(base_url=url, timeout=10, trust_env=False) as http:
         while len(clients) < MAX_CLIENTS and time.monotonic() < deadline:
-            clients.append(FeedClient(url))
+            clients.append(FeedClient(url, ping_every_s=IDLE_S / 4))
             rows = http.get("/api/sessions").json()["results"]
             pids = {row["client_id"]: row["pid"] for row in rows}
             if len(set(pids.values())) == 2:
