@@ -59,6 +59,7 @@ migrate: deps
 catalogue: migrate
 	@$(KEYED) $(PY) manage.py load_providers
 	@$(KEYED) $(PY) manage.py ensure_alert_rules
+	@$(PY) manage.py sync_assets --snapshot
 
 bench: deps redis-binary
 	$(PY) -m bench

@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "healing.dataplane.openapi.add_data_plane",
+        "healing.dataplane.openapi_assets.add_asset_paths",
     ],
 }
 
@@ -324,6 +325,8 @@ CELERY_BEAT_SCHEDULE.update({
     },
     "healing.tasks.revalidate_discovered_task": {"task": "healing.tasks.revalidate_discovered_task",
                                                  "schedule": 7 * 86400.0, "options": {"expires": 3600}},
+    "healing.tasks.sync_assets_task": {"task": "healing.tasks.sync_assets_task", "schedule": 86400.0,
+                                       "options": {"expires": 3600}},
 })
 # The activity log and the cache warm-up (CRYPTOHUB_ACTIVITY_*, CRYPTOHUB_CACHE_WARM_TOP).
 from cryptohub.operations_settings import *  # noqa: E402, F403

@@ -15,6 +15,7 @@ from django.db import connections
 from healing.engine.config import MemberConfig, PoolConfig, ProviderConfig, Snapshot
 from healing.engine.snapshot import ClientConfig
 from pools.models import Pool
+from providers import asset_store, assets
 from providers.models import Provider
 
 _PROVIDER_FIELDS = (
@@ -53,12 +54,29 @@ def build_snapshot(version: int = 0) -> Snapshot:
         pool["members"].append(
             MemberConfig(provider=slug, priority=row["memberships__priority"], weight=row["memberships__weight"])
         )
+    _install_registry()
     return Snapshot(
         version=version,
         providers=providers,
         pools={slug: PoolConfig(**{**p, "members": tuple(p["members"])}) for slug, p in pools.items()},
         clients=_clients(),
     )
+
+
+_registry_fingerprint: tuple | None = None
+
+
+def _install_registry() -> None:
+    """The asset registry rides on the snapshot's rebuild, but is read again only when its rows
+    changed (a sync, an operator's edit): thousands of assets are not re-read on every pool edit.
+    An empty registry (before `make catalogue`) is the shipped snapshot."""
+    global _registry_fingerprint
+    seen = asset_store.fingerprint()
+    if seen == _registry_fingerprint:
+        return
+    registry = asset_store.build_registry()
+    assets.install(registry if len(registry) else assets.shipped())
+    _registry_fingerprint = seen
 
 
 def _clients() -> dict[str, ClientConfig]:

@@ -107,3 +107,12 @@ def revalidate_discovered_task() -> dict[str, int]:
     from healing.discovery import service  # httpx and the probe load only in the worker that runs it
 
     return service.revalidate()
+
+
+@shared_task(autoretry_for=INFRA_ERRORS, retry_backoff=True, retry_jitter=True, max_retries=3,
+             soft_time_limit=600, time_limit=660)
+def sync_assets_task() -> dict:
+    """Daily: the asset registry from the providers' listings (healing.asset_listings)."""
+    from healing import asset_listings
+
+    return asset_listings.sync_assets().as_dict()

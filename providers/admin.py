@@ -70,3 +70,4 @@ class ProviderAdmin(admin.ModelAdmin):
     def disable_providers(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         changed = services.providers_set_enabled(providers=queryset, enabled=False)
         self.message_user(request, f"Disabled {changed} provider(s).", messages.SUCCESS)
+from providers import asset_admin  # noqa: E402,F401  (registers the asset registry's admin)

@@ -124,3 +124,6 @@ class Provider(models.Model):
     def api_key_is_set(self) -> bool:
         """Whether the named variable is set; the value itself never leaves the process."""
         return bool(self.api_key_env and os.environ.get(self.api_key_env))
+
+
+from providers.asset_models import Asset, MatchKind, ProviderAsset  # noqa: E402,F401  (the app's models)

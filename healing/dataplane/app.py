@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from healing import activity
 from healing.catalogue import snapshot_builder
-from healing.dataplane import activity_notes, live_ticker
+from healing.dataplane import activity_notes, asset_routes, live_ticker
 from healing.dataplane import requests as data_requests
 from healing.dataplane.failures import failure_answer as _failure
 from healing.dataplane.headers import secure_send
@@ -175,6 +175,16 @@ async def data_index(request: Request) -> Response:
 
 
 @guarded
+async def assets_search(request: Request) -> Response:
+    return await asset_routes.asset_search(request, await (await _runtime(request)).holder.get())
+
+
+@guarded
+async def asset_detail(request: Request) -> Response:
+    return await asset_routes.asset_detail(request, await (await _runtime(request)).holder.get())
+
+
+@guarded
 async def data(request: Request) -> Response:
     name = request.path_params["capability"]
     if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
@@ -184,7 +194,7 @@ async def data(request: Request) -> Response:
     except UnknownRoute:
         return error(404, f"unknown capability {name[:40]!r}", capabilities=sorted(CAPABILITIES))
     except ParamError as exc:
-        return error(exc.status, exc.detail, field=exc.field)
+        return error(exc.status, exc.detail, field=exc.field, **exc.extra)
 
     runtime = await _runtime(request)
     snapshot = await runtime.holder.get()
@@ -203,7 +213,7 @@ async def data(request: Request) -> Response:
     try:
         answer = await data_requests.fetch_data(req, snapshot=snapshot, deps=runtime.deps)
     except ParamError as exc:
-        return error(exc.status, exc.detail, field=exc.field)
+        return error(exc.status, exc.detail, field=exc.field, **exc.extra)
     except AllProvidersFailed as exc:
         activity_notes.note(request.scope, attempts=activity.attempts_summary(exc.attempts))
         return _failure(exc, req.params, now=runtime.deps.clock())
@@ -223,7 +233,7 @@ async def score_sentiment(request: Request) -> Response:
             raise ParamError(key[:40], "POST /api/data/sentiment takes only a JSON body: {\"texts\": [...]}")
         texts = sentiment_texts(await _read_json(request, limit=MAX_SENTIMENT_REQUEST_BYTES))
     except ParamError as exc:
-        return error(exc.status, exc.detail, field=exc.field)
+        return error(exc.status, exc.detail, field=exc.field, **exc.extra)
     runtime = await _runtime(request)
     return _answer(await data_requests.score_texts(texts, now=runtime.deps.clock()))
 
@@ -255,7 +265,7 @@ async def proxy(request: Request) -> Response:
     try:
         body = await _read_json(request)
     except ParamError as exc:
-        return error(exc.status, exc.detail, field=exc.field)
+        return error(exc.status, exc.detail, field=exc.field, **exc.extra)
     runtime = await _runtime(request)
     snapshot = await runtime.holder.get()
     result: ProxyResult
@@ -366,6 +376,9 @@ def create_app(
         Route("/api/data/", data_index, methods=["GET"]),
         Route("/api/data/sentiment", score_sentiment, methods=["POST"]),
         Route("/api/data/sentiment/", score_sentiment, methods=["POST"]),
+        Route("/api/data/assets", assets_search, methods=["GET"]),
+        Route("/api/data/assets/", assets_search, methods=["GET"]),
+        Route("/api/data/assets/{asset_id:path}", asset_detail, methods=["GET"]),
         Route("/api/data/{capability}", data, methods=["GET"]),
         Route("/api/data/{capability}/", data, methods=["GET"]),
         Route("/api/crypto-hub/proxy", proxy, methods=["POST"]),

@@ -10,7 +10,6 @@ nothing, so neither is sent.
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from healing.engine.errors import CANCELLED, SKIPPED, AllProvidersFailed
-from providers import symbols
+from providers import assets
 from providers.adapters.base import Outcome
 
 # Request parameters that name things a provider can answer "not found" about, most specific first.
@@ -38,8 +37,8 @@ def _not_found(exc: AllProvidersFailed, params: Mapping[str, Any]) -> JSONRespon
     body: dict[str, Any] = {"detail": f"not found: {name} {', '.join(values)}", "field": name, "values": values,
                             "attempts": [a.as_dict() for a in exc.attempts]}
     if name == "ids":
-        universe = list(symbols.BY_ID)
-        matches = {v: difflib.get_close_matches(v, universe, n=3) for v in values}
+        registry = assets.current()
+        matches = {v: registry.close_matches(v, limit=3) for v in values}
         body["close_matches"] = {v: m for v, m in matches.items() if m}
     return JSONResponse(body, status_code=404)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
-from providers import symbols
+from providers import assets
 from providers.schemas import FEAR_GREED_MAX_LIMIT
 
 # Most ids one request may name (CRYPTOHUB_MAX_IDS; CoinGecko caps a call at 250 too).
@@ -47,6 +47,10 @@ GAS_CHAINS = ("ethereum", "bitcoin")
 COMMON_OPTIONS = ("provider", "consensus")
 
 _ID_RE = re.compile(r"^[a-z0-9-]+$")
+# What a caller may name a coin by besides its id: a ticker symbol (any case, e.g. BTC, 1INCH) or
+# `chain:contract` (a hex or base58 address).
+_SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,19}$")
+_CONTRACT_RE = re.compile(r"^[a-z0-9-]{1,40}:(0x[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{25,50})$")
 _VS_RE = re.compile(r"^[a-z]{2,10}$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9 ._-]{0,63}$")
 _PROVIDER_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
@@ -55,11 +59,12 @@ _PROVIDER_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
 class ParamError(Exception):
     """A bad parameter: the data plane answers `status` with the field named."""
 
-    def __init__(self, field: str, detail: str, *, status: int = 400) -> None:
+    def __init__(self, field: str, detail: str, *, status: int = 400, **extra: Any) -> None:
         super().__init__(detail)
         self.field = field
         self.detail = detail
         self.status = status
+        self.extra = extra  # more of the answer's body: the candidates of an ambiguous symbol, ...
 
 
 class UnknownRoute(Exception):
@@ -73,17 +78,40 @@ def _ids(query: Mapping[str, str], *, most: int = MAX_IDS) -> list[str]:
     raw = query.get("ids")
     if raw is None or not raw.strip():
         raise ParamError("ids", "ids is required: comma-separated coin ids, e.g. ids=bitcoin,ethereum")
-    # Ordered and deduplicated in one pass; counted before any other check, so thousands of ids
-    # cost one split and one 400.
-    ids = dict.fromkeys(item.strip().lower() for item in raw.split(","))
-    if len(ids) > most:
-        raise ParamError("ids", f"at most {most} ids per request, got {len(ids)}")
-    for coin in ids:
-        if len(coin) > MAX_ID_CHARS:
-            raise ParamError("ids", f"a coin id is at most {MAX_ID_CHARS} characters, got {coin[:40]!r}...")
-        if not _ID_RE.match(coin):
-            raise ParamError("ids", f"{coin[:40]!r} is not a coin id (lowercase letters, digits and '-')")
-    return list(ids)
+    # Deduplicated and counted before any other check, so thousands of ids cost one split and one 400.
+    tokens: dict[str, str] = {}  # ids and symbols are case-insensitive: BTC and btc count once
+    for item in raw.split(","):
+        tokens.setdefault(item.strip().lower(), item.strip())
+    if len(tokens) > most:
+        raise ParamError("ids", f"at most {most} ids per request, got {len(tokens)}")
+    # Ordered and deduplicated again after resolving: ids=BTC,bitcoin asks one coin.
+    return list(dict.fromkeys(coin_id(token, "ids") for token in tokens.values()))
+
+
+def coin_id(token: str, field: str) -> str:
+    """The coin id a caller means by an id, a ticker symbol or `chain:contract` (see providers.assets).
+
+    An id the registry does not hold yet is passed on as it is: id-based providers (CoinGecko)
+    may still know it, and when none does the answer is a 404 with close matches.
+    """
+    if len(token) > MAX_ID_CHARS:
+        raise ParamError(field, f"a coin id is at most {MAX_ID_CHARS} characters, got {token[:40]!r}...")
+    is_contract = _CONTRACT_RE.match(token) is not None
+    if not (is_contract or _ID_RE.match(token.lower()) or _SYMBOL_RE.match(token)):
+        raise ParamError(field, f"{token[:40]!r} is not a coin id, symbol or chain:contract "
+                                "(e.g. bitcoin, BTC, eth:0xdac17f958d2ee523a2206206994597c13d831ec7)")
+    try:
+        return assets.current().resolve(token)
+    except assets.AmbiguousAsset as exc:
+        raise ParamError(field, f"{token!r} is the symbol of several coins; name one by its id",
+                         code="ambiguous", candidates=exc.candidates) from None
+    except assets.UnknownAsset as exc:
+        if is_contract:
+            raise ParamError(field, f"no coin with the contract {token!r}", status=404, values=[token]) from None
+        if not _ID_RE.match(token.lower()):
+            raise ParamError(field, f"{token[:40]!r} is not a coin id", status=404, values=[token],
+                             close_matches=exc.close) from None
+        return token.lower()
 
 
 def _vs(query: Mapping[str, str]) -> str:
@@ -162,11 +190,13 @@ def news_params(query: Mapping[str, str]) -> dict[str, Any]:
 
 def sentiment_params(query: Mapping[str, str]) -> dict[str, Any]:
     ids = _ids(query, most=MAX_SENTIMENT_IDS)
-    # Headlines are matched by a coin's name and ticker, which only the symbol map knows.
-    unknown = [coin for coin in ids if symbols.coin(coin) is None]
+    # Headlines are matched by a coin's name and ticker, which only the registry knows.
+    registry = assets.current()
+    unknown = [coin for coin in ids if registry.get(coin) is None]
     if unknown:
-        raise ParamError("ids", f"unknown coin id(s) {', '.join(unknown)}; sentiment knows "
-                                f"{', '.join(c.id for c in symbols.COINS[:8])}, ...")
+        raise ParamError("ids", f"unknown coin id(s) {', '.join(unknown)}; sentiment knows the coins of "
+                                "GET /api/data/assets", status=404, values=unknown,
+                         close_matches={c: registry.close_matches(c) for c in unknown})
     return {"ids": ids}
 
 

@@ -21,7 +21,7 @@ from healing.dataplane.params import NEWS_MAX_LIMIT, DataRequest, ParamError
 from healing.engine import cache, consensus, degraded
 from healing.engine import fetch as engine
 from healing.engine.config import Snapshot
-from providers import sentiment, symbols
+from providers import assets, sentiment
 from providers.measures import iso_seconds
 
 # The news asked for coin sentiment: the most headlines one answer carries, unfiltered, so
@@ -109,10 +109,12 @@ async def _score(texts: Sequence[str], backend: sentiment.SentimentBackend) -> l
 @functools.cache
 def _mention_pattern(coin_id: str) -> re.Pattern[str]:
     """Words that mean the coin in a headline: its name (any case) or its ticker (upper case)."""
-    coin = symbols.coin(coin_id)
+    coin = assets.current().get(coin_id)
     name = re.sub(r"-\d+$", "", coin_id).replace("-", " ")
     parts = [rf"(?i:\b{re.escape(name)}\b)"]
     if coin is not None:
+        if coin.name.lower() != name:
+            parts.append(rf"(?i:\b{re.escape(coin.name)}\b)")
         parts.append(rf"\b{re.escape(coin.symbol)}\b")
     return re.compile("|".join(parts))
 

@@ -6,8 +6,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
+from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.listings import exchange_listing, rows_of
+from providers.assets import Listing
 from providers.schemas import iso_from_epoch, make_quote
 
 # Binance has no USD book worth using: USD prices come from the deepest stablecoin pairs.
@@ -23,7 +25,7 @@ class Binance(Adapter):
     error_codes = {-1003: Outcome.RATE_LIMITED}
 
     def _pair(self, coin_id: str, vs: str) -> str:
-        base = symbols.require_symbol(coin_id, slug=self.slug)
+        base = assets.require_name(self.slug, coin_id)
         return base + QUOTE_ASSET.get(vs, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
@@ -50,7 +52,7 @@ class Binance(Adapter):
             quote = make_quote(
                 slug=self.slug,
                 id=coin_id,
-                symbol=symbols.symbol_for(coin_id),
+                symbol=assets.symbol_for(coin_id),
                 vs=vs,
                 price=row.get("lastPrice"),
                 volume_24h=row.get("quoteVolume"),
@@ -64,3 +66,14 @@ class Binance(Adapter):
         if not isinstance(payload, Mapping) or "code" not in payload:
             return None
         return ProviderError(f"error inside HTTP 200: {payload.get('msg')!r}", code=payload["code"])
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        return RequestSpec(path="/api/v3/exchangeInfo", params={"permissions": "SPOT"})
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        if isinstance(payload, Mapping):
+            self.raise_for_body_error(payload)
+        return exchange_listing((str(s.get("baseAsset") or ""), str(s.get("quoteAsset") or ""))
+                                for s in rows_of(payload, self.slug, "symbols") if s.get("status") == "TRADING")

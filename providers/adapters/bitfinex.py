@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
+from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.listings import exchange_listing
+from providers.assets import Listing
 from providers.schemas import make_quote, number
 
 # Positions in a trading ("t...") ticker row.
@@ -14,6 +16,7 @@ ROW_SYMBOL, ROW_CHANGE_RELATIVE, ROW_LAST_PRICE, ROW_VOLUME = 0, 6, 7, 8
 TRADING_ROW_LENGTH = 11
 # Bitfinex's own ticker names for a few assets.
 ALIASES = {"USDT": "UST", "DASH": "DSH", "IOTA": "IOT"}
+LISTING_RENAMES = {own: usual for usual, own in ALIASES.items()}
 # Values derived by arithmetic are rounded: float noise past these decimals means nothing.
 PCT_DECIMALS = 4
 
@@ -39,7 +42,7 @@ class Bitfinex(Adapter):
     body_overrides_status = frozenset({Outcome.RATE_LIMITED, Outcome.PERMANENT})
 
     def _symbol(self, coin_id: str, vs: str) -> str:
-        base = symbols.require_symbol(coin_id, slug=self.slug)
+        base = assets.require_name(self.slug, coin_id)
         return trading_symbol(base, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
@@ -69,7 +72,7 @@ class Bitfinex(Adapter):
             quote = make_quote(
                 slug=self.slug,
                 id=coin_id,
-                symbol=symbols.symbol_for(coin_id),
+                symbol=assets.symbol_for(coin_id),
                 vs=vs,
                 price=last,
                 # VOLUME is in the base asset; times the last price it is in the quote currency.
@@ -91,3 +94,17 @@ class Bitfinex(Adapter):
             code = payload[1] if len(payload) > 1 else None
             return ProviderError(summary, code=code if isinstance(code, int) else None, unlisted=Outcome.TRANSIENT)
         return None
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        return RequestSpec(path="/conf/pub:list:pair:exchange")
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        if isinstance(payload, list) and payload[:1] == ["error"]:
+            self.raise_for_body_error(payload)
+        if not isinstance(payload, list) or not payload or not isinstance(payload[0], list):
+            raise BadData(f"{self.slug}: the pair list is not [[...]]")
+        # "BTCUSD" (two three-letter codes) or "TESTBTC:TESTUSD" (longer codes, colon-separated).
+        pairs = (p.split(":", 1) if ":" in p else (p[:3], p[3:]) for p in payload[0] if isinstance(p, str))
+        return exchange_listing(pairs, renames=LISTING_RENAMES)

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
+from providers import assets
 from providers.adapters.base import Adapter, AdapterError, BadData, RequestSpec
+from providers.adapters.listings import rows_of
+from providers.assets import Listing
 from providers.schemas import make_quote, number
 
 # Rates carry ~11 significant digits, so the inverted price is rounded to drop float noise.
@@ -21,7 +23,7 @@ class Coinbase(Adapter):
     capabilities = frozenset({"price"})
 
     def _symbol(self, coin_id: str) -> str:
-        symbol = symbols.require_symbol(coin_id, slug=self.slug)
+        symbol = assets.require_name(self.slug, coin_id)
         return symbol
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
@@ -53,3 +55,12 @@ class Coinbase(Adapter):
             quote = make_quote(slug=self.slug, id=coin_id, symbol=symbol, vs=vs, price=price)
             quotes.append(quote.to_dict())
         return quotes
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        return RequestSpec(path="/currencies/crypto")
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        return [Listing(key=str(row["code"]), symbol=str(row["code"]).upper(), name=str(row.get("name") or ""))
+                for row in rows_of(payload, self.slug, "data") if row.get("code")]

@@ -8,17 +8,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
-from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
+from providers import assets
+from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
+from providers.adapters.listings import rank_of, rows_of
+from providers.assets import Listing
 from providers.schemas import iso_from_epoch, make_market_row, make_quote, number
 
 # CoinCap quotes assets in USD only; converting would need a second call to /rates.
 SUPPORTED_VS = frozenset({"usd"})
 DEFAULT_MARKETS_LIMIT = 100
 MAX_MARKETS_LIMIT = 250
-
-_ID_BY_COINCAP = {coin.coincap: coin.id for coin in symbols.COINS}
-
 
 def _limit(params: Mapping[str, Any]) -> int:
     return max(1, min(int(params.get("limit") or DEFAULT_MARKETS_LIMIT), MAX_MARKETS_LIMIT))
@@ -29,10 +28,7 @@ class CoinCap(Adapter):
     capabilities = frozenset({"price", "markets"})
 
     def _coincap_id(self, coin_id: str) -> str:
-        coin = symbols.coin(coin_id)
-        if coin is None:
-            raise NotFound(f"{self.slug}: unknown symbol for id {coin_id!r}", field="ids", values=[coin_id])
-        return coin.coincap
+        return assets.require_name(self.slug, coin_id)
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability not in self.capabilities:
@@ -70,7 +66,7 @@ class CoinCap(Adapter):
             quote = make_quote(
                 slug=self.slug,
                 id=coin_id,
-                symbol=asset.get("symbol") or symbols.symbol_for(coin_id),
+                symbol=asset.get("symbol") or assets.symbol_for(coin_id),
                 vs=params["vs"],
                 price=asset.get("priceUsd"),
                 market_cap=asset.get("marketCapUsd"),
@@ -81,17 +77,17 @@ class CoinCap(Adapter):
             quotes.append(quote.to_dict())
         return quotes
 
-    def _markets(self, params: Mapping[str, Any], assets: list[Mapping], answered_at: str | None) -> list[dict]:
-        if not assets:
+    def _markets(self, params: Mapping[str, Any], listed: list[Mapping], answered_at: str | None) -> list[dict]:
+        if not listed:
             raise BadData(f"{self.slug}: empty asset list")
         # rank is a string ("1") on most answers and an integer on some: sort by its value.
-        ranked = sorted(assets, key=lambda asset: number(asset.get("rank"), "rank", slug=self.slug) or float("inf"))
+        ranked = sorted(listed, key=lambda asset: number(asset.get("rank"), "rank", slug=self.slug) or float("inf"))
         rows = []
         for asset in ranked[: _limit(params)]:
             coincap_id = str(asset.get("id") or "")
             row = make_market_row(
                 slug=self.slug,
-                id=_ID_BY_COINCAP.get(coincap_id, coincap_id),
+                id=assets.current().id_from(self.slug, coincap_id) or coincap_id,
                 vs="usd",
                 price=asset.get("priceUsd"),
                 rank=asset.get("rank"),
@@ -118,3 +114,16 @@ class CoinCap(Adapter):
         if status in (402, 403) and ("credit" in message or "limit" in message):
             return Outcome.RATE_LIMITED
         return super().classify_http_error(status, payload)
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        return RequestSpec(path="/assets", params={"limit": 2000})
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        if isinstance(payload, Mapping):
+            self.raise_for_body_error(payload)
+        return [Listing(key=str(row["id"]), symbol=str(row.get("symbol") or "").upper(),
+                        name=str(row.get("name") or ""),
+                        rank=rank_of(row.get("rank")))
+                for row in rows_of(payload, self.slug, "data") if row.get("id") and row.get("symbol")]

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
+from providers import assets
 from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
+from providers.adapters.listings import rows_of
+from providers.assets import Listing
 from providers.schemas import (
     TrendingCoin,
     check_row_times,
@@ -118,7 +120,7 @@ class CoinGecko(Adapter):
             quote = make_quote(
                 slug=self.slug,
                 id=coin_id,
-                symbol=symbols.symbol_for(coin_id),
+                symbol=assets.symbol_for(coin_id),
                 vs=vs,
                 price=item[vs],
                 market_cap=item.get(f"{vs}_market_cap"),
@@ -204,3 +206,15 @@ class CoinGecko(Adapter):
     def body_error(self, payload: Any) -> ProviderError | None:
         code = _body_error_code(payload)
         return None if code is None else ProviderError(f"error_code {code} inside HTTP 200", code=code)
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        return RequestSpec(path="/coins/list", params={"include_platform": "true"})
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        self.raise_for_body_error(payload) if isinstance(payload, Mapping) else None
+        return [Listing(key=str(row["id"]), symbol=str(row.get("symbol") or "").upper(),
+                        name=str(row.get("name") or ""),
+                        platforms={str(p): str(a) for p, a in (row.get("platforms") or {}).items() if p and a})
+                for row in rows_of(payload, self.slug) if row.get("id") and row.get("symbol")]

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
-from providers.adapters.base import Adapter, BadData, PermanentError, RequestSpec
+from providers import assets
+from providers.adapters.base import Adapter, BadData, NotFound, PermanentError, RequestSpec
+from providers.adapters.listings import rank_of, rows_of
+from providers.assets import Listing
 from providers.schemas import iso_from_epoch, make_global_stats, make_market_row, make_quote, number
 
 SUPPORTED_VS = frozenset({"usd"})
@@ -37,8 +39,9 @@ class CoinLore(Adapter):
             return RequestSpec(path="/global/")
         if capability == "price":
             for coin_id in params["ids"]:
-                symbols.require_symbol(coin_id, slug=self.slug)
-            # Every mapped coin sits in the top 100, so one page answers any set of ids.
+                assets.require_name(self.slug, coin_id)
+            # One page of the top coins answers most requests in one call; a listed coin below
+            # it is "not found" here (parse), and the engine asks the next provider.
             return RequestSpec(path="/tickers/", params={"start": 0, "limit": PAGE_LIMIT})
         return RequestSpec(path="/tickers/", params={"start": 0, "limit": _limit(params)})
 
@@ -63,10 +66,10 @@ class CoinLore(Adapter):
             by_symbol.setdefault(str(row.get("symbol", "")).upper(), row)
         quotes = []
         for coin_id in params["ids"]:
-            symbol = symbols.symbol_for(coin_id)
-            row = by_symbol.get(symbol or "")
+            symbol = assets.require_name(self.slug, coin_id)
+            row = by_symbol.get(symbol.upper())
             if row is None:
-                raise BadData(f"{self.slug}: {coin_id} missing from the answer")
+                raise NotFound(f"{self.slug}: {coin_id} is not in its top {PAGE_LIMIT}", field="ids", values=[coin_id])
             quote = make_quote(
                 slug=self.slug,
                 id=coin_id,
@@ -87,7 +90,8 @@ class CoinLore(Adapter):
         markets = []
         for row in rows[: _limit(params)]:
             symbol = str(row.get("symbol") or "").upper() or None
-            coin_id = (symbols.id_for_symbol(symbol) if symbol else None) or row.get("nameid") or str(row.get("id"))
+            known = assets.current().id_from(self.slug, symbol) if symbol else None
+            coin_id = known or row.get("nameid") or str(row.get("id"))
             market = make_market_row(
                 slug=self.slug,
                 id=coin_id,
@@ -121,3 +125,19 @@ class CoinLore(Adapter):
             active_coins=row.get("coins_count"),
         )
         return stats.to_dict()
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        # Prices come from the top page only (see build_request), so that is what CoinLore lists.
+        return RequestSpec(path="/tickers/", params={"start": 0, "limit": PAGE_LIMIT})
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        # Keyed by symbol: the price answer is matched by symbol, the bigger coin first.
+        rows: dict[str, Listing] = {}
+        for row in rows_of(payload, self.slug, "data"):
+            symbol = str(row.get("symbol") or "").upper()
+            if symbol and symbol not in rows:
+                rows[symbol] = Listing(key=symbol, symbol=symbol, name=str(row.get("name") or ""),
+                                       rank=rank_of(row.get("rank")))
+        return list(rows.values())

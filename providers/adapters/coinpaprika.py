@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
-from providers.adapters.base import Adapter, AdapterError, BadData, NotFound, PermanentError, RequestSpec
+from providers import assets
+from providers.adapters.base import Adapter, AdapterError, BadData, PermanentError, RequestSpec
+from providers.adapters.listings import rank_of, rows_of
+from providers.assets import Listing
 from providers.schemas import (
     TrendingCoin,
     check_row_times,
@@ -34,7 +36,6 @@ TRENDING_TOP_RANK = 100
 # /global is in USD only.
 GLOBAL_VS = "usd"
 
-_ID_BY_PAPRIKA = {coin.paprika: coin.id for coin in symbols.COINS}
 
 
 def _limit(params: Mapping[str, Any], default: int, maximum: int) -> int:
@@ -52,10 +53,7 @@ class CoinPaprika(Adapter):
     capabilities = frozenset({"price", "markets", "global", "trending"})
 
     def _paprika_id(self, coin_id: str) -> str:
-        coin = symbols.coin(coin_id)
-        if coin is None:
-            raise NotFound(f"{self.slug}: unknown symbol for id {coin_id!r}", field="ids", values=[coin_id])
-        return coin.paprika
+        return assets.require_name(self.slug, coin_id)
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability == "price":
@@ -109,7 +107,7 @@ class CoinPaprika(Adapter):
             quote = make_quote(
                 slug=self.slug,
                 id=coin_id,
-                symbol=ticker.get("symbol") or symbols.symbol_for(coin_id),
+                symbol=ticker.get("symbol") or assets.symbol_for(coin_id),
                 vs=vs,
                 price=data.get("price"),
                 market_cap=data.get("market_cap"),
@@ -130,7 +128,7 @@ class CoinPaprika(Adapter):
             paprika_id = str(ticker.get("id") or "")
             row = make_market_row(
                 slug=self.slug,
-                id=_ID_BY_PAPRIKA.get(paprika_id, paprika_id),
+                id=assets.current().id_from(self.slug, paprika_id) or paprika_id,
                 vs=vs,
                 price=data.get("price"),
                 rank=ticker.get("rank") or None,
@@ -176,3 +174,16 @@ class CoinPaprika(Adapter):
                                       slug=self.slug),
         )
         return stats.to_dict()
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        return RequestSpec(path="/coins")
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        # Inactive coins are what CoinPaprika shows for delisted ones: left out, so they delist here.
+        return [Listing(key=str(row["id"]), symbol=str(row.get("symbol") or "").upper(),
+                        name=str(row.get("name") or ""),
+                        rank=rank_of(row.get("rank")))
+                for row in rows_of(payload, self.slug)
+                if row.get("id") and row.get("symbol") and row.get("is_active", True)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
+from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.schemas import iso_from_epoch, make_quote
 
@@ -18,7 +18,7 @@ class CryptoCompare(Adapter):
     error_markers = {"rate limit": Outcome.RATE_LIMITED, "does not exist": Outcome.PERMANENT}
 
     def _symbol(self, coin_id: str) -> str:
-        symbol = symbols.require_symbol(coin_id, slug=self.slug)
+        symbol = assets.require_name(self.slug, coin_id)
         return symbol
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:

@@ -5,9 +5,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
-from providers.adapters.base import Adapter, BadData, NotFound, Outcome, ProviderError, RequestSpec
+from providers import assets
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.listings import exchange_listing
+from providers.assets import Listing
 from providers.schemas import make_quote, number
+
+# Kraken's legacy assets get an X (crypto) or Z (fiat) prefix in result keys: XBTUSD -> XXBTZUSD.
+_LEGACY_CRYPTO = frozenset({"XBT", "ETH", "LTC", "XRP", "XLM", "ETC", "XMR", "ZEC", "MLN", "REP"})
+_LEGACY_FIAT = frozenset({"USD", "EUR", "GBP", "CAD", "JPY"})
+# Quote currencies by Kraken's own names where they differ from the usual code.
+_QUOTE_NAMES = {"BTC": "XBT"}
+
+
+def result_key(base: str, quote: str) -> str:
+    """The key Kraken's answers use for the altname base+quote (XBT, USD -> XXBTZUSD)."""
+    if base in _LEGACY_CRYPTO and (quote in _LEGACY_FIAT or quote in _LEGACY_CRYPTO):
+        return f"X{base}{'Z' if quote in _LEGACY_FIAT else 'X'}{quote}"
+    return base + quote
+
+
+def quote_name(vs: str) -> str:
+    """Kraken's name for a quote currency: a coin's registry name (ETH), XBT for BTC, else the code."""
+    code = vs.upper()
+    return _QUOTE_NAMES.get(code, code)
 
 
 class Kraken(Adapter):
@@ -22,11 +43,9 @@ class Kraken(Adapter):
 
     def _pair(self, coin_id: str, vs: str) -> tuple[str, str]:
         """(altname sent in the request, key used in the answer), e.g. ("XBTUSD", "XXBTZUSD")."""
-        if not symbols.kraken_listed(coin_id):
-            raise NotFound(f"{self.slug}: unknown symbol for id {coin_id!r}", field="ids", values=[coin_id])
-        base = symbols.kraken_asset(symbols.symbol_for(coin_id))
-        quote = symbols.kraken_asset(vs)
-        return base + quote, symbols.kraken_result_key(base, quote)
+        base = assets.require_name(self.slug, coin_id)
+        quote = quote_name(vs)
+        return base + quote, result_key(base, quote)
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability != "price":
@@ -59,7 +78,7 @@ class Kraken(Adapter):
             quote = make_quote(
                 slug=self.slug,
                 id=coin_id,
-                symbol=symbols.symbol_for(coin_id),
+                symbol=assets.symbol_for(coin_id),
                 vs=vs,
                 price=last,
                 # v is in the base asset; times the 24 h VWAP it is the volume in the quote currency.
@@ -78,3 +97,20 @@ class Kraken(Adapter):
         if not errors:
             return None
         return ProviderError(f"error inside HTTP 200: {errors!r}", text=" ".join(str(e) for e in errors))
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        return RequestSpec(path="/0/public/AssetPairs")
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected an object")
+        self.raise_for_body_error(payload)
+        result = payload.get("result")
+        if not isinstance(result, Mapping) or not result:
+            raise BadData(f"{self.slug}: no result block")
+        # wsname "XBT/USD" carries the names the Ticker request takes (altname XBTUSD = base + quote).
+        pairs = (str(row.get("wsname") or "").partition("/")[::2] for row in result.values()
+                 if isinstance(row, Mapping) and row.get("status", "online") == "online")
+        return exchange_listing(pairs, renames={v: k for k, v in _QUOTE_NAMES.items()} | {"XDG": "DOGE"})

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers import symbols
+from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.listings import exchange_listing, rows_of
+from providers.assets import Listing
 from providers.schemas import iso_from_epoch, make_quote, number
 
 SUCCESS_CODE = "200000"
@@ -27,7 +29,7 @@ class KuCoin(Adapter):
     error_code_prefixes = {"400": Outcome.PERMANENT}
 
     def _pair(self, coin_id: str, vs: str) -> str:
-        base = symbols.require_symbol(coin_id, slug=self.slug)
+        base = assets.require_name(self.slug, coin_id)
         return f"{base}-{QUOTE_ASSET.get(vs, vs.upper())}"
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
@@ -64,7 +66,7 @@ class KuCoin(Adapter):
             quote = make_quote(
                 slug=self.slug,
                 id=coin_id,
-                symbol=symbols.symbol_for(coin_id),
+                symbol=assets.symbol_for(coin_id),
                 vs=vs,
                 # level1 calls the last trade "price", allTickers calls it "last".
                 price=row.get("last", row.get("price")),
@@ -80,3 +82,14 @@ class KuCoin(Adapter):
         if code == SUCCESS_CODE:
             return None
         return ProviderError(f"code {code} inside HTTP 200: {str(payload.get('msg'))[:120]!r}", code=code)
+
+    # --- asset listing (the registry sync) ---------------------------------------------------
+
+    def listing_request(self) -> RequestSpec:
+        return RequestSpec(path="/api/v2/symbols")
+
+    def parse_listing(self, payload: Any) -> list[Listing]:
+        if isinstance(payload, Mapping):
+            self.raise_for_body_error(payload)
+        return exchange_listing((str(s.get("baseCurrency") or ""), str(s.get("quoteCurrency") or ""))
+                                for s in rows_of(payload, self.slug, "data") if s.get("enableTrading", True))

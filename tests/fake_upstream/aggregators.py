@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers import symbols
-from tests.fake_upstream import market
+from tests.fake_upstream import coins, market
 from tests.fake_upstream.market import MARKET, RANK, STATE, Answer, _csv, _decimal, _q, generic_answer, iso_z, name_of
 
 # The part of the market outside the price table, so totals and dominance look like mid-2025.
@@ -72,7 +71,7 @@ def _gecko_markets(query: dict, now: float) -> Answer:
     rows = []
     for coin_id, facts in _ranked("coingecko", vs)[(page - 1) * per_page: page * per_page]:
         price, change = facts["price"], facts["change"]
-        coin = symbols.coin(coin_id)
+        coin = coins.coin(coin_id)
         rows.append({
             "id": coin_id, "symbol": coin.symbol.lower() if coin else coin_id, "name": name_of(coin_id),
             "image": f"https://coin-images.coingecko.com/coins/images/{RANK[coin_id]}/large/{coin_id}.png",
@@ -98,7 +97,7 @@ def _gecko_global(now: float) -> Answer:
         "ended_icos": 3376, "markets": 1297,
         "total_market_cap": {code: totals["cap"] / unit for code, unit in units.items() if unit},
         "total_volume": {code: totals["volume"] / unit for code, unit in units.items() if unit},
-        "market_cap_percentage": {symbols.symbol_for(coin_id).lower(): round(share, 4) for coin_id, share in top},
+        "market_cap_percentage": {coins.symbol_for(coin_id).lower(): round(share, 4) for coin_id, share in top},
         "market_cap_change_percentage_24h_usd": totals["change"], "updated_at": int(now) - 288,
     }
     return 200, {"data": data}, {}
@@ -109,7 +108,7 @@ def _gecko_trending() -> Answer:
     coins = []
     for score, coin_id in enumerate(TRENDING_IDS):
         facts = STATE.facts("coingecko", coin_id, "usd")
-        coin = symbols.coin(coin_id)
+        coin = coins.coin(coin_id)
         coins.append({"item": {
             "id": coin_id, "coin_id": 1000 + RANK[coin_id], "name": name_of(coin_id), "symbol": coin.symbol,
             "market_cap_rank": RANK[coin_id], "thumb": f"https://coin-images.coingecko.com/{coin_id}/thumb.png",
@@ -161,7 +160,7 @@ def _coinlore_id(coin_id: str) -> str:
 
 def _coinlore_row(coin_id: str, facts: dict[str, float]) -> dict[str, Any]:
     btc = STATE.price("coinlore", "bitcoin", "usd")
-    return {"id": _coinlore_id(coin_id), "symbol": symbols.symbol_for(coin_id), "name": name_of(coin_id),
+    return {"id": _coinlore_id(coin_id), "symbol": coins.symbol_for(coin_id), "name": name_of(coin_id),
             "nameid": coin_id, "rank": RANK[coin_id], "price_usd": _decimal(facts["price"]),
             "percent_change_24h": f"{facts['change']:.2f}",
             "percent_change_1h": "0.08", "percent_change_7d": "4.02", "price_btc": f"{facts['price'] / btc:.8f}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from providers import symbols
+from tests.fake_upstream import coins
 from tests.fake_upstream.market import MARKET, RANK, STATE, Answer, _coin_of, _csv, _decimal, _q, _vs_of, generic_answer
 
 MAJORS = ("BTC", "ETH")
@@ -23,7 +23,7 @@ BITFINEX_ALIASES = {"UST": "USDT", "DSH": "DASH", "IOT": "IOTA"}
 
 @functools.cache
 def listed_pairs(slug: str) -> tuple[tuple[str, str], ...]:
-    bases = [symbols.symbol_for(coin_id) for coin_id in sorted(MARKET, key=RANK.get)]
+    bases = [coins.symbol_for(coin_id) for coin_id in sorted(MARKET, key=RANK.get)]
     pairs = [(base, quote) for quote in DOLLAR_QUOTES[slug] for base in bases if base != quote]
     pairs += [(base, fiat) for fiat in MAJOR_FIAT[slug] for base in MAJORS]
     return tuple(pairs + [(base, "BTC") for base in bases if base != "BTC"][:BTC_PAIRS])

@@ -12,7 +12,7 @@ from collections import deque
 from decimal import Decimal
 from typing import Any
 
-from providers import symbols
+from tests.fake_upstream import coins
 
 # --- the market -------------------------------------------------------------------------------
 
@@ -34,6 +34,7 @@ MARKET: dict[str, tuple[float, float, float, float]] = {
     "internet-computer": (5.71, 535.2e6, 0.08e9, 1.2), "cosmos": (4.62, 390.9e6, 0.09e9, 1.6),
     "filecoin": (2.69, 665.4e6, 0.13e9, 2.3), "arbitrum": (0.3912, 4.89e9, 0.21e9, 3.3),
     "optimism": (0.6711, 1.72e9, 0.14e9, 2.8), "sui": (3.27, 3.34e9, 0.81e9, 1.0),
+    "zcash": (44.8, 16.3e6, 0.06e9, 1.2),
 }
 # Units of a fiat (or USD stablecoin) per 1 USD.
 FIAT_PER_USD = {"usd": 1.0, "usdt": 1.0, "usdc": 1.0, "eur": 0.8771, "gbp": 0.7394, "jpy": 144.61,
@@ -89,7 +90,7 @@ class State:
         """USD worth of one unit of a fiat code or a coin symbol."""
         if code in FIAT_PER_USD:
             return 1 / FIAT_PER_USD[code]
-        coin_id = symbols.id_for_symbol(code)
+        coin_id = coins.id_for_symbol(code)
         return self.price(slug, coin_id, "usd") if coin_id in MARKET else None
 
     def price(self, slug: str, coin_id: str, vs: str) -> float | None:
@@ -155,7 +156,7 @@ def _split_pair(pair: str) -> tuple[str, str] | None:
 
 def _coin_of(code: str) -> str | None:
     code = {"XBT": "BTC", "XDG": "DOGE"}.get(code, code)
-    return symbols.id_for_symbol(code)
+    return coins.id_for_symbol(code)
 
 
 def _vs_of(quote: str) -> str:
@@ -193,7 +194,7 @@ def coingecko(rest: str, query: dict, now: float) -> Answer:
     return 200, body, {}
 
 
-def _paprika_ticker(coin: symbols.Coin, quotes: list[str], now: float) -> dict[str, Any]:
+def _paprika_ticker(coin: coins.Coin, quotes: list[str], now: float) -> dict[str, Any]:
     block = {}
     for code in quotes:
         facts = STATE.facts("coinpaprika", coin.id, code.lower())
@@ -208,10 +209,10 @@ def _paprika_ticker(coin: symbols.Coin, quotes: list[str], now: float) -> dict[s
 def coinpaprika(rest: str, query: dict, now: float) -> Answer:
     quotes = _csv(_q(query, "quotes", "USD").upper())
     if rest == "/tickers":
-        return 200, [_paprika_ticker(c, quotes, now) for c in symbols.COINS if c.id in MARKET], {}
+        return 200, [_paprika_ticker(c, quotes, now) for c in coins.COINS if c.id in MARKET], {}
     if rest.startswith("/tickers/"):
         wanted = rest.removeprefix("/tickers/")
-        for coin in symbols.COINS:
+        for coin in coins.COINS:
             if coin.paprika == wanted and coin.id in MARKET:
                 return 200, _paprika_ticker(coin, quotes, now), {}
         return 404, {"error": "id not found"}, {}
@@ -223,7 +224,7 @@ def coincap(rest: str, query: dict, now: float) -> Answer:
         return generic_answer("coincap", rest)
     wanted = _csv(_q(query, "ids"))
     data = []
-    for coin in sorted((c for c in symbols.COINS if c.id in MARKET), key=lambda c: RANK[c.id]):
+    for coin in sorted((c for c in coins.COINS if c.id in MARKET), key=lambda c: RANK[c.id]):
         facts = STATE.facts("coincap", coin.id, "usd")
         if facts and (not wanted or coin.coincap in wanted):
             data.append({"id": coin.coincap, "rank": str(RANK[coin.id]), "symbol": coin.symbol,
@@ -241,7 +242,7 @@ def cryptocompare(rest: str, query: dict, now: float) -> Answer:
         return generic_answer("cryptocompare", rest)
     raw: dict[str, Any] = {}
     for fsym in _csv(_q(query, "fsyms").upper()):
-        coin_id = symbols.id_for_symbol(fsym)
+        coin_id = coins.id_for_symbol(fsym)
         for tsym in _csv(_q(query, "tsyms").upper()):
             facts = STATE.facts("cryptocompare", coin_id, tsym.lower()) if coin_id else None
             if facts:
@@ -306,7 +307,7 @@ def kraken(rest: str, query: dict, now: float) -> Answer:
             return 200, {"error": ["EQuery:Unknown asset pair"]}, {}
         p = _decimal(facts["price"])
         volume = f"{facts['volume'] / facts['price']:.8f}"
-        result[symbols.kraken_result_key(*split)] = {
+        result[coins.kraken_result_key(*split)] = {
             "a": [p, "1", "1.000"], "b": [p, "1", "1.000"], "c": [p, "0.01000000"], "v": [volume, volume],
             "p": [p, p], "t": [1000, 2000], "l": [p, p], "h": [p, p], "o": p}
     return 200, {"error": [], "result": result}, {}
@@ -319,7 +320,7 @@ def coinbase(rest: str, query: dict, now: float) -> Answer:
         if unit is None:
             return 400, {"errors": [{"id": "invalid_request", "message": "Currency is invalid"}]}, {}
         rates = {code.upper(): _decimal(unit * per_usd) for code, per_usd in FIAT_PER_USD.items()}
-        for coin in symbols.COINS:
+        for coin in coins.COINS:
             price = STATE.price("coinbase", coin.id, currency.lower())
             if price:
                 rates[coin.symbol] = _decimal(1 / price)

@@ -138,11 +138,18 @@ def test_coinlore_refuses_currencies_other_than_usd():
 
 @pytest.mark.parametrize(
     ("slug", "name"),
-    [("kucoin", "price_all_tickers"), ("bitfinex", "price"), ("okx", "price_tickers"), ("coinlore", "tickers")],
+    [("kucoin", "price_all_tickers"), ("bitfinex", "price"), ("okx", "price_tickers")],
 )
 def test_a_requested_id_missing_from_the_answer_is_bad_data(slug, name):
     with pytest.raises(BadData, match="cardano"):
         adapter(slug).parse("price", {"ids": ["bitcoin", "cardano"], "vs": "usd"}, load(slug, name))
+
+
+def test_a_listed_coin_below_coinlores_top_page_is_not_found_there():
+    # CoinLore's price answer is its top page: a coin it lists further down is no fault of CoinLore's.
+    with pytest.raises(NotFound, match="cardano") as caught:
+        adapter("coinlore").parse("price", {"ids": ["bitcoin", "cardano"], "vs": "usd"}, load("coinlore", "tickers"))
+    assert caught.value.values == ["cardano"]
 
 
 def test_price_of_zero_is_implausible():

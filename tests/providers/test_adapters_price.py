@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from providers import symbols
+from providers import assets
+from providers.adapters.kraken import result_key
 from providers.adapters.base import NotFound, AdapterError, BadData, Outcome, PermanentError, RequestSpec
 from providers.registry import ADAPTERS, get_adapter
 from providers.schemas import Quote, check_not_future, epoch_of
@@ -65,9 +66,9 @@ def test_coinpaprika_asks_for_one_small_ticker_when_one_id_is_requested():
 def test_kraken_uses_its_own_asset_names():
     spec = get_adapter("kraken").build_request("price", {"ids": ["bitcoin", "dogecoin", "solana"], "vs": "eur"})
     assert spec.params == {"pair": "XBTEUR,XDGEUR,SOLEUR"}
-    assert symbols.kraken_result_key("XBT", "USD") == "XXBTZUSD"
-    assert symbols.kraken_result_key("ETH", "XBT") == "XETHXXBT"
-    assert symbols.kraken_result_key("SOL", "USD") == "SOLUSD"
+    assert result_key("XBT", "USD") == "XXBTZUSD"
+    assert result_key("ETH", "XBT") == "XETHXXBT"
+    assert result_key("SOL", "USD") == "SOLUSD"
 
 
 def test_binance_quotes_non_usd_currencies_directly():
@@ -98,11 +99,13 @@ def test_other_capabilities_are_unsupported(slug):
         get_adapter(slug).build_request("gas", {})
 
 
-def test_symbol_map_round_trips():
-    assert symbols.id_for_symbol("btc") == "bitcoin"
-    assert symbols.symbol_for("solana") == "SOL"
-    assert len(symbols.COINS) >= 30
-    assert len({c.symbol for c in symbols.COINS}) == len(symbols.COINS)
+def test_the_shipped_registry_round_trips():
+    shipped = assets.shipped()
+    assert shipped.id_for_symbol("btc") == "bitcoin"
+    assert shipped.symbol_for("solana") == "SOL"
+    assert shipped.name_on("kraken", "bitcoin") == "XBT" and shipped.name_on("coinpaprika", "zcash") == "zec-zcash"
+    assert len(shipped) >= 40
+    assert len({a.symbol for a in shipped}) == len(shipped)  # no symbol in the shipped set is ambiguous
 
 
 # --- golden payloads ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import pytest
 
 from healing.dataplane import params as dp
 from healing.dataplane.params import ParamError, UnknownRoute, parse_request, sentiment_texts
+from providers import assets
 
 
 def test_every_endpoint_normalizes_its_defaults():
@@ -54,8 +55,7 @@ def test_the_engine_capability_behind_each_endpoint():
     ("tvl", {"chain": "x" * 80}, "chain"),
     ("news", {"q": "x" * (dp.MAX_QUERY_CHARS + 1)}, "q"),
     ("news", {"limit": "101"}, "limit"),
-    ("sentiment", {"ids": "bitcoin,notacoin"}, "ids"),
-    ("sentiment", {"ids": ",".join(c.id for c in dp.symbols.COINS[: dp.MAX_SENTIMENT_IDS + 1])}, "ids"),
+    ("sentiment", {"ids": ",".join(a.id for a in list(assets.shipped())[: dp.MAX_SENTIMENT_IDS + 1])}, "ids"),
     ("trending", {"limit": "31"}, "limit"),
     ("trending", {"ids": "bitcoin"}, "ids"),
     ("price", {"ids": "bitcoin", "provider": "Coin Gecko!"}, "provider"),
