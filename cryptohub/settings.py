@@ -357,6 +357,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cryptohub@localhost"
 CRYPTOHUB_FRESH_TTL = {
     "price": 10, "markets": 60, "global": 60, "fear_greed": 3600, "trending": 300, "tvl": 600,
     "gas": 15, "news": 300, "sentiment": 300, "raw": 0,
+    "address": 30, "tx": 10,
+    # A forming candle moves with every trade, a book faster still: short, but enough to absorb bursts.
+    "candles": 30, "orderbook": 2,
+    # DEX prices move by the block; stablecoin supplies and yields are refreshed upstream hourly-ish.
+    "dex": 30, "stablecoins": 300, "yields": 600,
 }
 CRYPTOHUB_STALE_TTL_S = env.float("CRYPTOHUB_STALE_TTL_S", default=86400.0)
 # After the fresh TTL, for this long the stale copy is answered at once while one refresh runs.

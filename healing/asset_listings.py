@@ -28,7 +28,7 @@ from providers.registry import get_adapter
 logger = logging.getLogger(__name__)
 
 LISTING_PROVIDERS = ("coingecko", "coinpaprika", "coincap", "coinlore", "binance", "kraken", "coinbase",
-                     "kucoin", "okx", "bitfinex")
+                     "coinbase_exchange", "kucoin", "okx", "bitfinex")
 # CoinGecko's full list with platforms is ~10 MB; Binance's exchangeInfo a few MB.
 LISTING_MAX_BYTES = 64 * 1024 * 1024
 LISTING_DEADLINE_S = 120.0

@@ -32,6 +32,13 @@ class Capability(models.TextChoices):
     GAS = "gas", "Gas / fees"
     NEWS = "news", "News"
     SENTIMENT = "sentiment", "Sentiment"
+    ADDRESS = "address", "Address balance"
+    TX = "tx", "Transaction status"
+    CANDLES = "candles", "Candles (OHLCV)"
+    ORDERBOOK = "orderbook", "Order book"
+    DEX = "dex", "DEX pairs"
+    STABLECOINS = "stablecoins", "Stablecoins"
+    YIELDS = "yields", "DeFi yields"
 
 
 class AuthType(models.TextChoices):

@@ -19,6 +19,8 @@ ADAPTERS: dict[str, str] = {
     "kucoin": "providers.adapters.kucoin.KuCoin",
     "bitfinex": "providers.adapters.bitfinex.Bitfinex",
     "okx": "providers.adapters.okx.Okx",
+    # candles and order books (the other exchanges above serve them too)
+    "coinbase_exchange": "providers.adapters.coinbase_exchange.CoinbaseExchange",
     "coinlore": "providers.adapters.coinlore.CoinLore",
     # fear & greed
     "alternative_me": "providers.adapters.alternative_me.AlternativeMe",
@@ -26,11 +28,19 @@ ADAPTERS: dict[str, str] = {
     # DeFi TVL
     "defillama": "providers.adapters.defillama.DefiLlama",
     "yearn_ydaemon": "providers.adapters.yearn_ydaemon.YearnYDaemon",
+    # DeFi: DEX pairs, stablecoins (and CoinGecko's stablecoin category), yields
+    "dexscreener": "providers.adapters.dexscreener.DexScreener",
+    "geckoterminal": "providers.adapters.geckoterminal.GeckoTerminal",
+    "defillama_stablecoins": "providers.adapters.defillama.DefiLlamaStablecoins",
+    "defillama_yields": "providers.adapters.defillama.DefiLlamaYields",
     # gas / fees
     "etherscan": "providers.adapters.etherscan.Etherscan",
     "mempool_space": "providers.adapters.mempool_space.MempoolSpace",
     "blockchair": "providers.adapters.blockchair.Blockchair",
     "publicnode_eth": "providers.adapters.publicnode_eth.PublicNodeEth",
+    # on-chain: address balances and transaction status (also etherscan, mempool_space, blockchair, publicnode_eth)
+    "blockstream": "providers.adapters.blockstream.Blockstream",
+    "trongrid": "providers.adapters.trongrid.TronGrid",
     # news
     "coindesk": "providers.adapters.coindesk.CoinDesk",
     "cointelegraph": "providers.adapters.cointelegraph.Cointelegraph",

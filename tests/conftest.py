@@ -47,6 +47,18 @@ def _flush_redis(redis_server):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _shipped_asset_registry():
+    """Every test starts from the shipped registry: a test whose snapshot build installed its own
+    database's registry (healing.catalogue) must not leave it behind for the next one."""
+    from healing import catalogue
+    from providers import assets
+
+    yield
+    assets._current = None
+    catalogue._registry_fingerprint = None
+
+
 @pytest.fixture
 def redis_client(redis_server):
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)

@@ -21,7 +21,7 @@ from providers import assets
 from providers.adapters.base import Outcome
 
 # Request parameters that name things a provider can answer "not found" about, most specific first.
-_NAMED_FIELDS = ("ids", "protocol", "chain", "address")
+_NAMED_FIELDS = ("ids", "id", "protocol", "project", "token", "hash", "address", "chain")
 
 
 def _not_found(exc: AllProvidersFailed, params: Mapping[str, Any]) -> JSONResponse | None:

@@ -15,6 +15,7 @@ import types
 import typing
 from typing import Any
 
+from healing.dataplane import openapi_defi, openapi_depth, openapi_onchain
 from healing.dataplane import params as dp
 from providers import schemas, sentiment
 
@@ -24,9 +25,10 @@ Schema = dict[str, Any]
 DATACLASSES = (
     schemas.Quote, schemas.MarketRow, schemas.GlobalStats, schemas.FearGreedReading, schemas.TrendingCoin,
     schemas.TvlProtocol, schemas.TvlChain, schemas.GasEstimate, schemas.NewsItem, sentiment.SentimentScore,
+    *openapi_onchain.ONCHAIN_DATACLASSES, *openapi_depth.DEPTH_DATACLASSES, *openapi_defi.DATACLASSES,
 )
 _SCALARS = {str: {"type": "string"}, float: {"type": "number"}, int: {"type": "integer"}, bool: {"type": "boolean"}}
-_TIME_FIELDS = {"last_updated", "updated_at", "source_time", "timestamp", "published_at"}
+_TIME_FIELDS = {"last_updated", "updated_at", "source_time", "timestamp", "published_at", "open_time"}
 
 
 def _ref(name: str) -> Schema:
@@ -44,6 +46,8 @@ def _type_schema(hint: Any, name: str) -> Schema:
         return {"type": "array", "items": _type_schema(args[0], name)}
     if origin is dict:
         return {"type": "object", "additionalProperties": _type_schema(args[1], name)}
+    if dataclasses.is_dataclass(hint):  # a nested record: its own component
+        return _ref(hint.__name__)
     schema = dict(_SCALARS.get(hint, {}))
     if hint is str and name in _TIME_FIELDS:
         schema["format"] = "date-time"
@@ -79,6 +83,7 @@ DATA_SCHEMAS: dict[str, Schema] = {
     "gas": _ref("GasEstimate"),
     "news": _array("NewsItem"),
     "sentiment": _ref("CoinSentimentAnswer"),
+    **openapi_onchain.ONCHAIN_DATA_SCHEMAS, **openapi_depth.DEPTH_DATA_SCHEMAS, **openapi_defi.DATA_SCHEMAS,
 }
 
 
@@ -119,6 +124,7 @@ ROUTE_PARAMS: dict[str, list[Schema]] = {
         _str_param("ids", f"Comma-separated coin ids, at most {dp.MAX_SENTIMENT_IDS}.", required=True,
                    example="bitcoin,ethereum"),
     ],
+    **openapi_onchain.ONCHAIN_ROUTE_PARAMS, **openapi_depth.DEPTH_ROUTE_PARAMS, **openapi_defi.ROUTE_PARAMS,
 }
 PROVIDER_PARAM = _str_param("provider", "Ask this provider only: no fallback, no cache read or write.",
                             example="coingecko")

@@ -17,13 +17,17 @@ from typing import Any
 
 from django.conf import settings
 
+from healing.dataplane import params_defi, params_depth
+from healing.dataplane.param_errors import ParamError
+from healing.dataplane.param_coins import _ID_RE, MAX_ID_CHARS, coin_id  # noqa: F401  (part of this module's API)
+from healing.dataplane.param_coins import vs_code as _vs
+from healing.dataplane.param_errors import whole_number as _int
+from healing.dataplane.params_onchain import address_params, tx_params
 from providers import assets
 from providers.schemas import FEAR_GREED_MAX_LIMIT
 
 # Most ids one request may name (CRYPTOHUB_MAX_IDS; CoinGecko caps a call at 250 too).
 MAX_IDS: int = settings.CRYPTOHUB_MAX_IDS
-# Longest coin id, in characters (CoinGecko's longest are around 60).
-MAX_ID_CHARS = 100
 # Most coins one sentiment request may name: each one scans every headline.
 MAX_SENTIMENT_IDS = min(10, MAX_IDS)
 # Largest top-N market listing (CoinGecko's page size); the default is one page of 100.
@@ -46,25 +50,8 @@ GAS_CHAINS = ("ethereum", "bitcoin")
 # Options every data endpoint takes besides its own parameters.
 COMMON_OPTIONS = ("provider", "consensus")
 
-_ID_RE = re.compile(r"^[a-z0-9-]+$")
-# What a caller may name a coin by besides its id: a ticker symbol (any case, e.g. BTC, 1INCH) or
-# `chain:contract` (a hex or base58 address).
-_SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,19}$")
-_CONTRACT_RE = re.compile(r"^[a-z0-9-]{1,40}:(0x[0-9a-fA-F]{40}|[1-9A-HJ-NP-Za-km-z]{25,50})$")
-_VS_RE = re.compile(r"^[a-z]{2,10}$")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9 ._-]{0,63}$")
 _PROVIDER_RE = re.compile(r"^[a-z0-9_-]{1,64}$")
-
-
-class ParamError(Exception):
-    """A bad parameter: the data plane answers `status` with the field named."""
-
-    def __init__(self, field: str, detail: str, *, status: int = 400, **extra: Any) -> None:
-        super().__init__(detail)
-        self.field = field
-        self.detail = detail
-        self.status = status
-        self.extra = extra  # more of the answer's body: the candidates of an ambiguous symbol, ...
 
 
 class UnknownRoute(Exception):
@@ -88,50 +75,6 @@ def _ids(query: Mapping[str, str], *, most: int = MAX_IDS) -> list[str]:
     return list(dict.fromkeys(coin_id(token, "ids") for token in tokens.values()))
 
 
-def coin_id(token: str, field: str) -> str:
-    """The coin id a caller means by an id, a ticker symbol or `chain:contract` (see providers.assets).
-
-    An id the registry does not hold yet is passed on as it is: id-based providers (CoinGecko)
-    may still know it, and when none does the answer is a 404 with close matches.
-    """
-    if len(token) > MAX_ID_CHARS:
-        raise ParamError(field, f"a coin id is at most {MAX_ID_CHARS} characters, got {token[:40]!r}...")
-    is_contract = _CONTRACT_RE.match(token) is not None
-    if not (is_contract or _ID_RE.match(token.lower()) or _SYMBOL_RE.match(token)):
-        raise ParamError(field, f"{token[:40]!r} is not a coin id, symbol or chain:contract "
-                                "(e.g. bitcoin, BTC, eth:0xdac17f958d2ee523a2206206994597c13d831ec7)")
-    try:
-        return assets.current().resolve(token)
-    except assets.AmbiguousAsset as exc:
-        raise ParamError(field, f"{token!r} is the symbol of several coins; name one by its id",
-                         code="ambiguous", candidates=exc.candidates) from None
-    except assets.UnknownAsset as exc:
-        if is_contract:
-            raise ParamError(field, f"no coin with the contract {token!r}", status=404, values=[token]) from None
-        if not _ID_RE.match(token.lower()):
-            raise ParamError(field, f"{token[:40]!r} is not a coin id", status=404, values=[token],
-                             close_matches=exc.close) from None
-        return token.lower()
-
-
-def _vs(query: Mapping[str, str]) -> str:
-    vs = (query.get("vs") or "usd").strip().lower()
-    if not _VS_RE.match(vs):
-        raise ParamError("vs", f"{vs[:20]!r} is not a currency code (2-10 letters, e.g. usd, eur, btc)")
-    return vs
-
-
-def _int(query: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ParamError(name, f"{name} must be a whole number, got {raw[:20]!r}") from None
-    if not low <= value <= high:
-        raise ParamError(name, f"{name} must be between {low} and {high}, got {value}")
-    return value
 
 
 def _name(query: Mapping[str, str], name: str, example: str) -> str | None:
@@ -257,8 +200,17 @@ CAPABILITIES: dict[str, CapabilityRoute] = {
                         "Crypto news headlines, newest first", ("limit", "q")),
         CapabilityRoute("sentiment", "news", sentiment_params, "/api/data/sentiment?ids=bitcoin",
                         "Sentiment of recent headlines mentioning the coins", ("ids",)),
+        CapabilityRoute("address", "address", address_params,
+                        "/api/data/address?chain=ethereum&address=0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045",
+                        "Native balance and recent transactions of an address", ("chain", "address")),
+        CapabilityRoute("tx", "tx", tx_params, "/api/data/tx?chain=bitcoin&hash=<64 hex>",
+                        "Transaction status: pending, confirmed or failed, with block, confirmations and fee",
+                        ("chain", "hash")),
     )
 }
+# Families of endpoints whose validators live in modules of their own.
+CAPABILITIES.update({args[0]: CapabilityRoute(*args)
+                     for args in (*params_defi.ROUTES, *params_depth.ROUTES)})
 # Other spellings that reach the same endpoint (the engine's own capability names).
 ALIASES = {"fear_greed": "fear-greed"}
 
@@ -330,3 +282,4 @@ def unaliased(scope: Mapping[str, Any]) -> Mapping[str, Any]:
     path = scope["path"]
     target = OLD_PATHS.get(path[:-1] if path.endswith("/") else path)
     return scope if target is None else {**scope, "path": target, "raw_path": target.encode()}
+

@@ -24,7 +24,7 @@ from providers.schemas import check_not_future
 # (beyond providers.schemas.MAX_FUTURE_SKEW_S of the engine clock) is bad data, not news.
 TIMESTAMP_FIELDS: Mapping[str, str] = MappingProxyType({
     "price": "last_updated", "markets": "last_updated", "global": "updated_at", "gas": "source_time",
-    "fear_greed": "timestamp",
+    "fear_greed": "timestamp", "tx": "timestamp", "candles": "open_time", "orderbook": "timestamp",
 })
 
 

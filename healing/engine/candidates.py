@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 # How long a provider's p90 latency (the hedging timer) is reused before it is read again
 # (seconds of the engine clock; Deps.p90_memo, one per process).
 P90_REFRESH_S = 1.0
+# Capabilities whose `chain` parameter picks the providers: an adapter listing its chains is asked
+# for those only (asking it for another would be a wasted, refused attempt).
+CHAIN_SCOPED_CAPABILITIES = frozenset({"gas", "address", "tx"})
 
 
 @dataclass
@@ -74,9 +77,11 @@ def serves(adapter: Adapter | None, capability: str, params: Mapping[str, Any] |
     if adapter is None or (adapter.capabilities and capability not in adapter.capabilities):
         return False
     chains = getattr(adapter, "chains", None)  # an optional adapter attribute, not a probe of ours
+    # An adapter serving other chains for one capability says so in capability_chains.
+    chains = getattr(adapter, "capability_chains", {}).get(capability, chains)
     chain = (params or {}).get("chain")
-    # Only gas adapters name their chains; elsewhere "chain" (TVL) is the adapter's to judge.
-    return not (chains and chain and capability == "gas" and chain not in chains)
+    # Only chain-scoped capabilities filter by chain; elsewhere "chain" (TVL) is the adapter's to judge.
+    return not (chains and chain and capability in CHAIN_SCOPED_CAPABILITIES and chain not in chains)
 
 
 def providers_of(

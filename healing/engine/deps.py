@@ -29,6 +29,12 @@ from healing.engine.ratelimit import Budget
 DEFAULT_FRESH_TTL: Mapping[str, float] = MappingProxyType({
     "price": 10, "markets": 60, "global": 60, "fear_greed": 3600, "trending": 300, "tvl": 600,
     "gas": 15, "news": 300, "sentiment": 300, "raw": 0,
+    # A balance moves with each block; a transaction's confirmations too, so briefly.
+    "address": 30, "tx": 10,
+    # A forming candle moves with every trade, a book faster still: short, but enough to absorb bursts.
+    "candles": 30, "orderbook": 2,
+    # DEX prices move by the block; stablecoin supplies and yields are refreshed upstream hourly-ish.
+    "dex": 30, "stablecoins": 300, "yields": 600,
 })
 # How long the stale copy is kept for stale-if-error (seconds).
 DEFAULT_STALE_TTL_S = 86400.0

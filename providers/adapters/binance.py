@@ -10,15 +10,27 @@ from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
+from providers.market_depth import (
+    DEPTH_PARSERS,
+    DEPTH_REQUESTS,
+    book_of,
+    check_limit,
+    interval_code,
+    make_candles,
+    pair_for,
+)
 from providers.schemas import iso_from_epoch, make_quote
 
 # Binance has no USD book worth using: USD prices come from the deepest stablecoin pairs.
 QUOTE_ASSET = {"usd": "USDT"}
+# Binance names candle intervals as callers do; one klines call answers at most 1000.
+BINANCE_INTERVALS = {name: name for name in ("1m", "5m", "15m", "1h", "4h", "1d")}
+BINANCE_MAX_CANDLES = 1000
 
 
 class Binance(Adapter):
     slug = "binance"
-    capabilities = frozenset({"price"})
+    capabilities = frozenset({"price", "candles", "orderbook"})
     # 403 is Binance's WAF limit and 418 an IP ban after ignored 429s: both are rate limits.
     status_outcomes = {403: Outcome.RATE_LIMITED}
     # -1003 "too many requests" sometimes arrives without a 429.
@@ -29,6 +41,8 @@ class Binance(Adapter):
         return base + QUOTE_ASSET.get(vs, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability in DEPTH_REQUESTS:
+            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         pairs = [self._pair(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -36,6 +50,8 @@ class Binance(Adapter):
         return RequestSpec(path="/api/v3/ticker/24hr", params={"symbols": json.dumps(pairs, separators=(",", ":"))})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability in DEPTH_PARSERS:
+            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         self.raise_for_body_error(payload)
@@ -61,6 +77,33 @@ class Binance(Adapter):
             )
             quotes.append(quote.to_dict())
         return quotes
+
+    # --- market depth: /api/v3/klines and /api/v3/depth ------------------------------------------
+
+    def candles_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        symbol = pair_for(self._pair, params["id"], params["vs"])
+        query = {"symbol": symbol, "interval": interval_code(BINANCE_INTERVALS, params, slug=self.slug),
+                 "limit": check_limit(params, BINANCE_MAX_CANDLES, slug=self.slug)}
+        if params.get("start") is not None:
+            query["startTime"] = params["start"] * 1000
+        return RequestSpec(path="/api/v3/klines", params=query)
+
+    def parse_candles(self, params: Mapping[str, Any], payload: Any) -> list[dict[str, Any]]:
+        self.raise_for_body_error(payload)
+        if not isinstance(payload, list):
+            raise BadData(f"{self.slug}: expected an array of klines")
+        # [open time ms, open, high, low, close, base volume, close time ms, quote volume, ...]
+        return make_candles(payload, params, slug=self.slug, unit_ms=True)
+
+    def orderbook_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        symbol = pair_for(self._pair, params["id"], params["vs"])
+        return RequestSpec(path="/api/v3/depth", params={"symbol": symbol, "limit": params["depth"]})
+
+    def parse_orderbook(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        self.raise_for_body_error(payload)
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected a depth object")
+        return book_of(payload, slug=self.slug, params=params)
 
     def body_error(self, payload: Any) -> ProviderError | None:
         if not isinstance(payload, Mapping) or "code" not in payload:

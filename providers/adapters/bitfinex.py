@@ -6,9 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import Adapter, BadData, NotFound, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing
 from providers.assets import Listing
+from providers.market_depth import (
+    DEPTH_PARSERS,
+    DEPTH_REQUESTS,
+    interval_code,
+    make_candles,
+    make_orderbook,
+    pair_for,
+)
 from providers.schemas import make_quote, number
 
 # Positions in a trading ("t...") ticker row.
@@ -19,6 +27,9 @@ ALIASES = {"USDT": "UST", "DASH": "DSH", "IOTA": "IOT"}
 LISTING_RENAMES = {own: usual for usual, own in ALIASES.items()}
 # Values derived by arithmetic are rounded: float noise past these decimals means nothing.
 PCT_DECIMALS = 4
+# Bitfinex's candle timeframes: it has 3h and 6h but no 4h, so 4h falls back to another exchange.
+BITFINEX_TIMEFRAMES = {"1m": "1m", "5m": "5m", "15m": "15m", "1h": "1h", "1d": "1D"}
+BITFINEX_BOOK_LENGTHS = (1, 25, 100)
 
 
 def trading_symbol(base: str, quote: str) -> str:
@@ -29,7 +40,7 @@ def trading_symbol(base: str, quote: str) -> str:
 
 class Bitfinex(Adapter):
     slug = "bitfinex"
-    capabilities = frozenset({"price"})
+    capabilities = frozenset({"price", "candles", "orderbook"})
     error_codes = {
         # ERR_RATE_LIMIT, and the same as a numeric code (recalled from Bitfinex's error list, not
         # seen in a recording).
@@ -46,12 +57,16 @@ class Bitfinex(Adapter):
         return trading_symbol(base, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability in DEPTH_REQUESTS:
+            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         wanted = ",".join(self._symbol(coin_id, params["vs"]) for coin_id in params["ids"])
         return RequestSpec(path="/tickers", params={"symbols": wanted})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability in DEPTH_PARSERS:
+            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         self.raise_for_body_error(payload)
@@ -82,6 +97,45 @@ class Bitfinex(Adapter):
             )
             quotes.append(quote.to_dict())
         return quotes
+
+    # --- market depth: /candles/trade:{tf}:{symbol}/hist and /book/{symbol}/P0 --------------------
+
+    def candles_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        symbol = pair_for(self._symbol, params["id"], params["vs"])
+        key = f"trade:{interval_code(BITFINEX_TIMEFRAMES, params, slug=self.slug)}:{symbol}"
+        query: dict[str, Any] = {"limit": params["limit"]}
+        if params.get("start") is not None:
+            # Oldest first from start; without it the newest first (sort=1 alone would be 2013's).
+            query.update(start=params["start"] * 1000, sort=1)
+        return RequestSpec(path=f"/candles/{key}/hist", params=query)
+
+    def parse_candles(self, params: Mapping[str, Any], payload: Any) -> list[dict[str, Any]]:
+        self.raise_for_body_error(payload)
+        if not isinstance(payload, list) or not all(isinstance(row, list) and len(row) >= 6 for row in payload):
+            raise BadData(f"{self.slug}: candle rows are not [MTS, OPEN, CLOSE, HIGH, LOW, VOLUME]")
+        # Bitfinex orders a row open, close, high, low.
+        rows = [(r[0], r[1], r[3], r[4], r[2], r[5]) for r in payload]
+        return make_candles(rows, params, slug=self.slug, unit_ms=True)
+
+    def orderbook_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        symbol = pair_for(self._symbol, params["id"], params["vs"])
+        # `len` takes only 1, 25 or 100 (levels a side).
+        length = next(size for size in BITFINEX_BOOK_LENGTHS if size >= params["depth"])
+        return RequestSpec(path=f"/book/{symbol}/P0", params={"len": length})
+
+    def parse_orderbook(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        self.raise_for_body_error(payload)
+        if payload == []:
+            # An unknown symbol has an empty book rather than an error.
+            raise NotFound(f"{self.slug}: no book for {params['id']}/{params['vs']}", field="id", values=[params["id"]])
+        if not isinstance(payload, list) or not all(isinstance(row, list) and len(row) >= 3 for row in payload):
+            raise BadData(f"{self.slug}: book rows are not [PRICE, COUNT, AMOUNT]")
+        # AMOUNT is positive for bids and negative for asks; the size is its magnitude.
+        bids = [(row[0], row[2]) for row in payload if isinstance(row[2], int | float) and row[2] > 0]
+        asks = [(row[0], -row[2]) for row in payload if isinstance(row[2], int | float) and row[2] < 0]
+        if len(bids) + len(asks) < len(payload):
+            raise BadData(f"{self.slug}: a book level has no signed AMOUNT")
+        return make_orderbook(slug=self.slug, params=params, bids=bids, asks=asks)
 
     def body_error(self, payload: Any) -> ProviderError | None:
         summary = f"error inside HTTP 200: {str(payload)[:120]}"

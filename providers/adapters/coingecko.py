@@ -1,4 +1,5 @@
-"""CoinGecko: /simple/price (price), /coins/markets (markets), /global (global), /search/trending.
+"""CoinGecko: /simple/price (price), /coins/markets (markets; with category=stablecoins: stablecoins),
+/global (global), /search/trending.
 
 Prices are keyed by coin id, then by vs currency; CoinGecko ids are the ids callers use, so no
 mapping is needed. Errors come in a status block, sometimes inside HTTP 200.
@@ -10,9 +11,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
+from providers.adapters.base import (
+    Adapter,
+    BadData,
+    NotFound,
+    Outcome,
+    PermanentError,
+    ProviderError,
+    RequestSpec,
+    UnsupportedCapability,
+)
 from providers.adapters.listings import rows_of
 from providers.assets import Listing
+from providers.defi_records import STABLECOINS_DEFAULT_LIMIT, STABLECOINS_MAX_LIMIT, Stablecoin, make_stablecoin
+from providers.market_depth import interval_code, make_candles
 from providers.schemas import (
     TrendingCoin,
     check_row_times,
@@ -31,6 +43,8 @@ DEFAULT_MARKETS_LIMIT = 100
 # /search/trending lists up to 15 coins (30 on paid plans).
 DEFAULT_TRENDING_LIMIT = 15
 MAX_TRENDING_LIMIT = 30
+# /ohlc `days` that give 4 h candles (6 a day): 42, 84 or 180 of them.
+OHLC_4H_DAYS = (7, 14, 30)
 
 
 def _body_error_code(payload: Any) -> int | None:
@@ -51,7 +65,7 @@ def _limit(params: Mapping[str, Any], default: int, maximum: int) -> int:
 
 class CoinGecko(Adapter):
     slug = "coingecko"
-    capabilities = frozenset({"price", "markets", "global", "trending"})
+    capabilities = frozenset({"price", "markets", "global", "trending", "candles", "stablecoins"})
     # A 401/403 whose body says 429 (or Cloudflare's 1020) is still a rate limit.
     error_codes = {
         429: Outcome.RATE_LIMITED,
@@ -63,6 +77,8 @@ class CoinGecko(Adapter):
     unlisted_error = Outcome.PERMANENT
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability == "candles":
+            return self.candles_request(params)
         if capability == "price":
             return RequestSpec(
                 path="/simple/price",
@@ -90,13 +106,18 @@ class CoinGecko(Adapter):
             return RequestSpec(path="/global")
         if capability == "trending":
             return RequestSpec(path="/search/trending")
+        if capability == "stablecoins":
+            return stablecoins_request(params)
         return super().build_request(capability, params)
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability == "candles":
+            return self.parse_candles(params, payload)
         if capability not in self.capabilities:
             return super().parse(capability, params, payload)
         self.raise_for_body_error(payload)
-        handler = {"price": self._price, "markets": self._markets, "global": self._global, "trending": self._trending}
+        handler = {"price": self._price, "markets": self._markets, "global": self._global, "trending": self._trending,
+                   "stablecoins": self._stablecoins}
         return handler[capability](params, payload)
 
     def _price(self, params: Mapping[str, Any], payload: Any) -> list[dict]:
@@ -203,6 +224,32 @@ class CoinGecko(Adapter):
             trending.append(coin.to_dict())
         return trending
 
+    # --- candles: /coins/{id}/ohlc ----------------------------------------------------------------
+
+    def candles_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        # The free /ohlc picks its own granularity from `days` (30 min up to 2 days, 4 h up to 30,
+        # 4 days beyond) and always ends now: only 4 h candles, without `start`, are on offer.
+        interval_code({"4h": 14400}, params, slug=self.slug)
+        if params.get("start") is not None:
+            raise UnsupportedCapability(f"{self.slug}: /ohlc cannot start at a given time (a paid range endpoint can)")
+        days = next((days for days in OHLC_4H_DAYS if days * 6 >= params["limit"]), None)
+        if days is None:
+            most = OHLC_4H_DAYS[-1] * 6
+            raise UnsupportedCapability(f"{self.slug}: at most {most} 4h candles, asked {params['limit']}")
+        return RequestSpec(path=f"/coins/{params['id']}/ohlc", params={"vs_currency": params["vs"], "days": days})
+
+    def parse_candles(self, params: Mapping[str, Any], payload: Any) -> list[dict]:
+        self.raise_for_body_error(payload)
+        if not isinstance(payload, list) or not all(isinstance(row, list) and len(row) >= 5 for row in payload):
+            raise BadData(f"{self.slug}: ohlc rows are not [time, open, high, low, close]")
+        step = 14400
+        # A row's time is its candle's close; the forming candle's is "now", inside its interval.
+        closes = [int(number(row[0], "time", slug=self.slug) or 0) // 1000 for row in payload]
+        rows = [(-(-close // step) * step - step, *row[1:5], None) for close, row in zip(closes, payload, strict=True)]
+        return make_candles(rows, params, slug=self.slug, newest_s=max(closes, default=None))
+    def _stablecoins(self, params: Mapping[str, Any], payload: Any) -> list[dict]:
+        return [coin.to_dict() for coin in stablecoins_of(self.slug, params, payload)]
+
     def body_error(self, payload: Any) -> ProviderError | None:
         code = _body_error_code(payload)
         return None if code is None else ProviderError(f"error_code {code} inside HTTP 200", code=code)
@@ -218,3 +265,43 @@ class CoinGecko(Adapter):
                         name=str(row.get("name") or ""),
                         platforms={str(p): str(a) for p, a in (row.get("platforms") or {}).items() if p and a})
                 for row in rows_of(payload, self.slug) if row.get("id") and row.get("symbol")]
+
+# --- stablecoins: the "stablecoins" category of /coins/markets ------------------------------------
+
+# CoinGecko does not say what a stablecoin is pegged to; these are the category's non-USD members
+# (by symbol). Anything else priced near 1 USD is taken for a USD peg; the rest is left unknown.
+NON_USD_PEGS = {
+    **dict.fromkeys(("EURC", "EUROC", "EURS", "EURT", "EURE", "EURA", "AGEUR", "EURCV", "EURR", "EURI"), "eur"),
+    **dict.fromkeys(("XAUT", "PAXG", "KAU"), "gold"), "XSGD": "sgd", "GYEN": "jpy", "JPYC": "jpy", "TRYB": "try",
+    "BRZ": "brl", "CADC": "cad", "ZCHF": "chf", "GBPT": "gbp", "MXNT": "mxn", "BIDR": "idr", "IDRT": "idr",
+}
+USD_PEG_BAND = (0.5, 1.5)  # a USD coin this far off its peg is no longer recognisable as one
+
+
+def _peg(symbol: str, price: Any) -> str | None:
+    if symbol in NON_USD_PEGS:
+        return NON_USD_PEGS[symbol]
+    value = price if isinstance(price, int | float) and not isinstance(price, bool) else None
+    return "usd" if value is not None and USD_PEG_BAND[0] <= value <= USD_PEG_BAND[1] else None
+
+
+def stablecoins_request(params: Mapping[str, Any]) -> RequestSpec:
+    return RequestSpec(path="/coins/markets", params={
+        "vs_currency": "usd", "category": "stablecoins", "order": "market_cap_desc",
+        "per_page": _limit(params, STABLECOINS_DEFAULT_LIMIT, STABLECOINS_MAX_LIMIT), "page": 1, "sparkline": "false"})
+
+
+def stablecoins_of(slug: str, params: Mapping[str, Any], payload: Any) -> list[Stablecoin]:
+    """The category's rows as stablecoins (no chains: /coins/markets does not list them)."""
+    if not isinstance(payload, list) or not payload:
+        raise BadData(f"{slug}: expected a non-empty array of stablecoins")
+    coins = []
+    for row in payload[: _limit(params, STABLECOINS_DEFAULT_LIMIT, STABLECOINS_MAX_LIMIT)]:
+        if not isinstance(row, Mapping) or not isinstance(row.get("id"), str):
+            raise BadData(f"{slug}: stablecoin row without an id")
+        symbol = str(row.get("symbol") or "").upper()
+        coins.append(make_stablecoin(slug=slug, name=row.get("name"), symbol=symbol,
+                                     peg=_peg(symbol, row.get("current_price")),
+                                     circulating=row.get("circulating_supply"), price=row.get("current_price"),
+                                     gecko_id=row["id"]))
+    return coins

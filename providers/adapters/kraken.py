@@ -9,6 +9,15 @@ from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing
 from providers.assets import Listing
+from providers.market_depth import (
+    DEPTH_PARSERS,
+    DEPTH_REQUESTS,
+    book_of,
+    check_limit,
+    interval_code,
+    make_candles,
+    pair_for,
+)
 from providers.schemas import make_quote, number
 
 # Kraken's legacy assets get an X (crypto) or Z (fiat) prefix in result keys: XBTUSD -> XXBTZUSD.
@@ -31,9 +40,14 @@ def quote_name(vs: str) -> str:
     return _QUOTE_NAMES.get(code, code)
 
 
+# OHLC intervals are in minutes; one call answers the newest 720 candles (after `since`).
+KRAKEN_INTERVAL_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
+KRAKEN_MAX_CANDLES = 720
+
+
 class Kraken(Adapter):
     slug = "kraken"
-    capabilities = frozenset({"price"})
+    capabilities = frozenset({"price", "candles", "orderbook"})
     # Kraken error strings ("<severity><category>:<message>") and what they mean for the engine.
     error_markers = {
         **dict.fromkeys(("EAPI:Rate limit", "EGeneral:Too many requests", "EService:Throttled"), Outcome.RATE_LIMITED),
@@ -48,12 +62,16 @@ class Kraken(Adapter):
         return base + quote, result_key(base, quote)
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability in DEPTH_REQUESTS:
+            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         pairs = [self._pair(coin_id, params["vs"])[0] for coin_id in params["ids"]]
         return RequestSpec(path="/0/public/Ticker", params={"pair": ",".join(pairs)})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability in DEPTH_PARSERS:
+            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
@@ -88,6 +106,49 @@ class Kraken(Adapter):
             )
             quotes.append(quote.to_dict())
         return quotes
+
+    # --- market depth: /0/public/OHLC and /0/public/Depth -----------------------------------------
+
+    def candles_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        altname, _ = pair_for(self._pair, params["id"], params["vs"])
+        check_limit(params, KRAKEN_MAX_CANDLES, slug=self.slug)
+        query = {"pair": altname, "interval": interval_code(KRAKEN_INTERVAL_MINUTES, params, slug=self.slug)}
+        if params.get("start") is not None:
+            # `since` is exclusive; one second earlier keeps the candle that opens at start.
+            query["since"] = params["start"] - 1
+        return RequestSpec(path="/0/public/OHLC", params=query)
+
+    def parse_candles(self, params: Mapping[str, Any], payload: Any) -> list[dict[str, Any]]:
+        rows, result = self._depth_result(params, payload)
+        if not isinstance(rows, list) or not all(isinstance(row, list) and len(row) >= 7 for row in rows):
+            raise BadData(f"{self.slug}: OHLC rows are not [time, open, high, low, close, vwap, volume, count]")
+        # `last` is the newest committed candle; the one after it is Kraken's forming frame.
+        last = number(result.get("last"), "last", slug=self.slug)
+        opens = [int(number(row[0], "time", slug=self.slug) or 0) for row in rows]
+        forming = {opened: last is None or opened > last for opened in opens}
+        return make_candles([(row[0], *row[1:5], row[6]) for row in rows], params, slug=self.slug, partial=forming)
+
+    def orderbook_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        altname, _ = pair_for(self._pair, params["id"], params["vs"])
+        return RequestSpec(path="/0/public/Depth", params={"pair": altname, "count": params["depth"]})
+
+    def parse_orderbook(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        book, _ = self._depth_result(params, payload)
+        if not isinstance(book, Mapping):
+            raise BadData(f"{self.slug}: no book for the pair")
+        # Levels are [price, volume, update time].
+        return book_of(book, slug=self.slug, params=params)
+
+    def _depth_result(self, params: Mapping[str, Any], payload: Any) -> tuple[Any, Mapping[str, Any]]:
+        """The pair's entry of result (keyed by Kraken's internal name, or the altname) and result."""
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected an object")
+        self.raise_for_body_error(payload)
+        result = payload.get("result")
+        if not isinstance(result, Mapping):
+            raise BadData(f"{self.slug}: no result block")
+        altname, key = pair_for(self._pair, params["id"], params["vs"])
+        return result.get(key, result.get(altname)), result
 
     def body_error(self, payload: Any) -> ProviderError | None:
         # Throttling shows up with 200 or 429 depending on the edge; the body decides.

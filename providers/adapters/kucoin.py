@@ -9,9 +9,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import Adapter, BadData, NotFound, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
+from providers.market_depth import (
+    DEPTH_PARSERS,
+    DEPTH_REQUESTS,
+    book_of,
+    check_limit,
+    interval_code,
+    make_candles,
+    pair_for,
+    window_end,
+)
 from providers.schemas import iso_from_epoch, make_quote, number
 
 SUCCESS_CODE = "200000"
@@ -19,11 +29,14 @@ SUCCESS_CODE = "200000"
 QUOTE_ASSET = {"usd": "USDT"}
 # Percentages derived from ratios are rounded: float noise past 4 decimals means nothing.
 PCT_DECIMALS = 4
+# KuCoin's candle type names; one call answers at most 1500 candles.
+KUCOIN_CANDLE_TYPES = {"1m": "1min", "5m": "5min", "15m": "15min", "1h": "1hour", "4h": "4hour", "1d": "1day"}
+KUCOIN_MAX_CANDLES = 1500
 
 
 class KuCoin(Adapter):
     slug = "kucoin"
-    capabilities = frozenset({"price"})
+    capabilities = frozenset({"price", "candles", "orderbook"})
     error_codes = {"429000": Outcome.RATE_LIMITED}
     # 400xxx are parameter/symbol errors: asking again will not help.
     error_code_prefixes = {"400": Outcome.PERMANENT}
@@ -33,6 +46,8 @@ class KuCoin(Adapter):
         return f"{base}-{QUOTE_ASSET.get(vs, vs.upper())}"
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability in DEPTH_REQUESTS:
+            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         pairs = [self._pair(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -41,6 +56,8 @@ class KuCoin(Adapter):
         return RequestSpec(path="/api/v1/market/allTickers")
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability in DEPTH_PARSERS:
+            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
@@ -76,6 +93,46 @@ class KuCoin(Adapter):
             )
             quotes.append(quote.to_dict())
         return quotes
+
+    # --- market depth: /api/v1/market/candles and /api/v1/market/orderbook/level2_{20,100} --------
+
+    def candles_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        query = {"symbol": pair_for(self._pair, params["id"], params["vs"]),
+                 "type": interval_code(KUCOIN_CANDLE_TYPES, params, slug=self.slug)}
+        check_limit(params, KUCOIN_MAX_CANDLES, slug=self.slug)
+        if (end := window_end(params)) is not None:
+            query.update(startAt=params["start"], endAt=end)
+        return RequestSpec(path="/api/v1/market/candles", params=query)
+
+    def parse_candles(self, params: Mapping[str, Any], payload: Any) -> list[dict[str, Any]]:
+        data = self._depth_data(params, payload)
+        if not isinstance(data, list) or not all(isinstance(row, list) and len(row) >= 6 for row in data):
+            raise BadData(f"{self.slug}: candle rows are not [time, open, close, high, low, volume, turnover]")
+        # KuCoin orders a row open, close, high, low; volume is in the base asset, turnover in the quote.
+        return make_candles([(r[0], r[1], r[3], r[4], r[2], r[5]) for r in data], params, slug=self.slug)
+
+    def orderbook_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        # Public books come in two sizes: the 20 or the 100 best levels a side.
+        size = 20 if params["depth"] <= 20 else 100
+        return RequestSpec(path=f"/api/v1/market/orderbook/level2_{size}",
+                           params={"symbol": pair_for(self._pair, params["id"], params["vs"])})
+
+    def parse_orderbook(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        book = self._depth_data(params, payload)
+        if not isinstance(book, Mapping):
+            raise BadData(f"{self.slug}: no book in data")
+        stamp_ms = number(book.get("time"), "time", slug=self.slug)
+        return book_of(book, slug=self.slug, params=params,
+                       timestamp=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+
+    def _depth_data(self, params: Mapping[str, Any], payload: Any) -> Any:
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected an envelope object")
+        self.raise_for_body_error(payload)
+        if payload.get("data") is None:
+            # An unknown pair answers 200000 with data null: KuCoin does not list it (another may).
+            raise NotFound(f"{self.slug}: no pair for {params['id']}/{params['vs']}", field="id", values=[params["id"]])
+        return payload["data"]
 
     def body_error(self, payload: Any) -> ProviderError | None:
         code = str(payload.get("code")) if isinstance(payload, Mapping) else SUCCESS_CODE

@@ -12,17 +12,30 @@ from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
+from providers.market_depth import (
+    DEPTH_PARSERS,
+    DEPTH_REQUESTS,
+    book_of,
+    check_limit,
+    interval_code,
+    make_candles,
+    pair_for,
+    window_end,
+)
 from providers.schemas import iso_from_epoch, make_quote, number
 
 SUCCESS_CODE = "0"
 QUOTE_ASSET = {"usd": "USDT"}
 # The 24 h change is derived from open24h; float noise past 4 decimals means nothing.
 PCT_DECIMALS = 4
+# OKX's bar names; plain "1D" opens at 00:00 Hong Kong time, "1Dutc" at 00:00 UTC like everyone else.
+OKX_BARS = {"1m": "1m", "5m": "5m", "15m": "15m", "1h": "1H", "4h": "4H", "1d": "1Dutc"}
+OKX_MAX_CANDLES = 300
 
 
 class Okx(Adapter):
     slug = "okx"
-    capabilities = frozenset({"price"})
+    capabilities = frozenset({"price", "candles", "orderbook"})
     error_codes = {
         "50011": Outcome.RATE_LIMITED,
         # 50001 service unavailable, 50004 endpoint timeout, 50013 system busy.
@@ -36,6 +49,8 @@ class Okx(Adapter):
         return f"{base}-{QUOTE_ASSET.get(vs, vs.upper())}"
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability in DEPTH_REQUESTS:
+            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         inst_ids = [self._inst_id(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -44,6 +59,8 @@ class Okx(Adapter):
         return RequestSpec(path="/api/v5/market/tickers", params={"instType": "SPOT"})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability in DEPTH_PARSERS:
+            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
@@ -75,6 +92,48 @@ class Okx(Adapter):
             )
             quotes.append(quote.to_dict())
         return quotes
+
+    # --- market depth: /api/v5/market/candles and /api/v5/market/books ----------------------------
+
+    def candles_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        query = {"instId": pair_for(self._inst_id, params["id"], params["vs"]),
+                 "bar": interval_code(OKX_BARS, params, slug=self.slug),
+                 "limit": check_limit(params, OKX_MAX_CANDLES, slug=self.slug)}
+        if (end := window_end(params)) is not None:
+            # `after` pages backwards: the `limit` candles older than it are the ones from start on.
+            query["after"] = end * 1000
+        return RequestSpec(path="/api/v5/market/candles", params=query)
+
+    def parse_candles(self, params: Mapping[str, Any], payload: Any) -> list[dict[str, Any]]:
+        data = self._depth_data(payload)
+        if not all(isinstance(row, list) and len(row) >= 9 for row in data):
+            raise BadData(f"{self.slug}: candle rows are not [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]")
+        # confirm "0" is OKX's own word that the candle is still forming.
+        forming = {int(number(row[0], "ts", slug=self.slug) or 0) // 1000: row[8] == "0" for row in data}
+        return make_candles(data, params, slug=self.slug, unit_ms=True, partial=forming)
+
+    def orderbook_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        inst_id = pair_for(self._inst_id, params["id"], params["vs"])
+        return RequestSpec(path="/api/v5/market/books", params={"instId": inst_id, "sz": params["depth"]})
+
+    def parse_orderbook(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        data = self._depth_data(payload)
+        book = data[0] if data and isinstance(data[0], Mapping) else None
+        if book is None:
+            raise BadData(f"{self.slug}: no book in data")
+        stamp_ms = number(book.get("ts"), "ts", slug=self.slug)
+        # Levels are [price, size, "0" (deprecated), order count].
+        return book_of(book, slug=self.slug, params=params,
+                       timestamp=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+
+    def _depth_data(self, payload: Any) -> list[Any]:
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected an envelope object")
+        self.raise_for_body_error(payload)
+        data = payload.get("data")
+        if not isinstance(data, list):
+            raise BadData(f"{self.slug}: data is not a list")
+        return data
 
     def body_error(self, payload: Any) -> ProviderError | None:
         code = str(payload.get("code")) if isinstance(payload, Mapping) else SUCCESS_CODE

@@ -7,14 +7,16 @@ and trending (coingecko, coinpaprika, coincap, coinlore, cryptocompare, binance,
 kucoin, bitfinex, okx), fear & greed (alternative_me, coinmarketcap), TVL (defillama,
 yearn_ydaemon), fees (etherscan, mempool_space, blockchair, and any JSON-RPC POST such as
 publicnode_eth's eth_gasPrice) and news (the coindesk, cointelegraph, bitcoinist and decrypt
-feeds on any path under their slug, cryptopanic). Every answer is derived from one price table
+feeds on any path under their slug, cryptopanic), and on-chain balances and transactions
+(chain_accounts.py: Etherscan, JSON-RPC nodes, Blockchair dashboards, mempool.space, Blockstream,
+TronGrid, all from one ledger). Every answer is derived from one price table
 and one fee table, so providers agree until a test makes one lie. Any other path answers a small
 JSON 200. The control API lives under `/_control/` (see `FakeUpstream`).
 
 market.py holds the tables, the state and the first price answers; aggregators.py, exchanges.py,
-onchain.py and feeds.py the other answers; errors.py each provider's error bodies; server.py the
-ASGI app, faults and control API; this module the client that starts the process. The tests'
-fixtures live in tests/fixtures/fake_upstream.py.
+onchain.py and feeds.py the other answers; depth.py the exchanges' candles and order books;
+errors.py each provider's error bodies; server.py the ASGI app, faults and control API; this
+module the client that starts the process. The tests' fixtures live in tests/fixtures/fake_upstream.py.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fake_upstream import defi_markets
+
 NGINX_429 = (b"<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n"
              b"<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 # What a feed URL answers a client the bot protection does not trust: a challenge page, with 200.
@@ -47,6 +49,7 @@ RATE_LIMIT_BODY: dict[str, Any] = {
     "publicnode_eth": {"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "rate limit exceeded"}},
     "cryptopanic": {"status": "api_error", "info": "API rate limit exceeded. Try again later."},
     **{slug: NGINX_429 for slug in FEED_SLUGS},
+    **defi_markets.RATE_LIMIT_BODY,
 }
 
 ERROR_IN_200_BODY: dict[str, Any] = {
@@ -74,4 +77,5 @@ ERROR_IN_200_BODY: dict[str, Any] = {
     "publicnode_eth": {"jsonrpc": "2.0", "id": 1, "error": {"code": -32603, "message": "internal error"}},
     "cryptopanic": {"status": "api_error", "info": "Something went wrong"},
     **{slug: BOT_WALL for slug in FEED_SLUGS},
+    **defi_markets.ERROR_IN_200_BODY,
 }

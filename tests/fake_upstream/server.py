@@ -11,13 +11,19 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
-from tests.fake_upstream import aggregators, exchanges, feeds, market, onchain
+from tests.fake_upstream import aggregators, chain_accounts, defi_markets, depth, exchanges, feeds, market, onchain
 from tests.fake_upstream.errors import ERROR_IN_200_BODY, RATE_LIMIT_BODY
 from tests.fake_upstream.market import GAS, STATE, Answer, generic_answer, jsonrpc_answer
 
-# Later tables win: aggregators extends market's CoinGecko and CoinPaprika answers.
+# Later tables win: aggregators extends market's CoinGecko and CoinPaprika answers, defi_markets
+# aggregators' CoinGecko (its stablecoins category).
 PROVIDERS = {**market.PROVIDERS, **aggregators.PROVIDERS, **exchanges.PROVIDERS, **onchain.PROVIDERS,
-             **feeds.PROVIDERS}
+             **feeds.PROVIDERS, **chain_accounts.PROVIDERS, **defi_markets.PROVIDERS}
+RATE_LIMIT_BODY.update(chain_accounts.RATE_LIMIT_BODY)
+ERROR_IN_200_BODY.update(chain_accounts.ERROR_IN_200_BODY)
+# Candles and order books answer in front of each exchange's own handler (depth.py).
+PROVIDERS = depth.with_depth(PROVIDERS, generic_answer)
+RATE_LIMIT_BODY.update(depth.RATE_LIMIT_BODY)
 
 FAULT_KINDS = frozenset({"latency", "hang", "reset", "status", "rate_limit", "teapot", "error_in_200",
                          "malformed", "oversized", "ok"})
@@ -26,7 +32,7 @@ OVERSIZED_BYTES = 6 * 1024 * 1024
 
 # Versioned base paths of the real providers, accepted with or without the prefix.
 BASE_PREFIX = {"coingecko": "/api/v3", "coinpaprika": "/v1", "coincap": "/v3", "coinbase": "/v2", "coinlore": "/api",
-               "bitfinex": "/v2", "mempool_space": "/api", "cryptopanic": "/api"}
+               "bitfinex": "/v2", "mempool_space": "/api", "cryptopanic": "/api", "blockstream": "/api"}
 
 # --- faults -----------------------------------------------------------------------------------
 
@@ -202,7 +208,9 @@ async def app(scope: dict, receive: Any, send: Any) -> None:
         query = parse_qs(scope["query_string"].decode("latin-1"))
         if scope["method"] == "POST" and body:
             try:
-                normal = 200, jsonrpc_answer(json.loads(body), slug), {}
+                request = json.loads(body)
+                normal = chain_accounts.post_answer(slug, rest, request, STATE.now()) or \
+                    (200, jsonrpc_answer(request, slug), {})
             except ValueError:
                 normal = 400, {"error": "body is not JSON"}, {}
         else:

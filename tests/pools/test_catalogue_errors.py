@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from pools.catalogue import CatalogueError, load_catalogue
-from pools.models import PoolMembership
+from pools.models import Pool, PoolMembership
 from providers.models import Provider
 from tests.pools.catalogue_files import SHIPPED, db_snapshot, entry, shipped, write
 
@@ -132,11 +132,12 @@ def test_command_loads_the_shipped_file_by_default_and_prints_a_summary(db, caps
     second = capsys.readouterr().out
 
     count = Provider.objects.count()
+    pools = Pool.objects.count()  # the shipped file's pools: every capability adds one
     assert first.startswith(f"providers: {count} in catalogue — {count} created, 0 updated")
     assert "created: coingecko, " in first
     assert second.splitlines() == [
         f"providers: {count} in catalogue — 0 created, 0 updated, {count} unchanged, 0 kept (operator-edited); "
-        f"pools: 17 — 0 created, 0 updated, 17 unchanged, 0 kept; "
+        f"pools: {pools} — 0 created, 0 updated, {pools} unchanged, 0 kept; "
         "memberships: 0 created, 0 updated, 0 kept, 0 skipped"
     ]
 

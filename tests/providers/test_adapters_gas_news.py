@@ -200,10 +200,17 @@ CAPABILITY_PARAMS = {
     "etherscan": ("gas", {"chain": "ethereum"}), "mempool_space": ("gas", {"chain": "bitcoin"}),
     "blockchair": ("gas", {"chain": "bitcoin"}), "publicnode_eth": ("gas", {"chain": "ethereum"}),
     "cryptopanic": ("news", {}),
+    "blockstream": ("tx", {"chain": "bitcoin", "hash": "ab" * 32}),
+    "trongrid": ("tx", {"chain": "tron", "hash": "ab" * 32}),
+    "coinbase_exchange": ("orderbook", {"id": "bitcoin", "vs": "usd", "depth": 10}),
     # The price adapters of the engine issue face the same malformed answers.
     "coingecko": ("price", ONE), "coinpaprika": ("price", ONE), "coincap": ("price", ONE),
     "cryptocompare": ("price", ONE), "binance": ("price", ONE), "kraken": ("price", ONE),
     "coinbase": ("price", ONE),
+    # DeFi (tests/providers/test_adapters_defi.py has their own cases).
+    "dexscreener": ("dex", {"chain": "ethereum", "token": "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"}),
+    "geckoterminal": ("dex", {"chain": "ethereum", "token": "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"}),
+    "defillama_stablecoins": ("stablecoins", {}), "defillama_yields": ("yields", {"limit": 50}),
 }
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from providers import assets
+from providers.adapters.base import AdapterError, BadData, Outcome, PermanentError, RequestSpec
 from providers.adapters.kraken import result_key
-from providers.adapters.base import NotFound, AdapterError, BadData, Outcome, PermanentError, RequestSpec
 from providers.registry import ADAPTERS, get_adapter
 from providers.schemas import Quote, check_not_future, epoch_of
 

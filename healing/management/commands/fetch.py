@@ -1,4 +1,5 @@
 """manage.py fetch <capability> [--ids ...] [--vs ...] [--limit N] [--chain C] [--protocol P] [--q TEXT]
+[--address A] [--hash H] [--id COIN] [--interval 1h] [--start TIME] [--depth N] [--token ADDRESS] [--project P]
 [--provider SLUG] [--consensus N] [--text T ...] [--json]: one data request through the same engine
 as /api/data/<capability> (same validation, fallback, cache, consensus), printed as a table or JSON."""
 
@@ -29,7 +30,8 @@ from healing.engine.errors import AllProvidersFailed, UnknownCapability
 from healing.engine.http import make_client
 
 # Options that become query parameters, exactly as the data plane would receive them.
-QUERY_OPTIONS = ("ids", "vs", "limit", "chain", "protocol", "q", "provider", "consensus")
+QUERY_OPTIONS = ("ids", "vs", "limit", "chain", "protocol", "q", "address", "hash", "id", "interval", "start",
+                 "depth", "token", "project", "provider", "consensus")
 # Columns shown per endpoint whose data is a list of records.
 COLUMNS = {
     "price": ("id", "symbol", "vs", "price", "change_24h_pct", "market_cap", "volume_24h", "last_updated"),
@@ -37,7 +39,12 @@ COLUMNS = {
     "fear-greed": ("timestamp", "value", "classification"),
     "trending": ("position", "id", "symbol", "name", "market_cap_rank", "price_usd"),
     "news": ("published_at", "source", "title"),
+    "candles": ("open_time", "open", "high", "low", "close", "volume", "partial"),
+    "stablecoins": ("symbol", "name", "peg", "price", "peg_deviation_pct", "circulating", "chains"),
+    "yields": ("chain", "project", "symbol", "tvl_usd", "apy", "apy_base", "apy_reward", "stablecoin"),
 }
+DEX_COLUMNS = ("dex", "pair_address", "base_symbol", "quote_symbol", "price_usd", "liquidity_usd", "volume_24h_usd",
+               "created_at")
 TITLE_WIDTH = 90  # news titles are cut here so a row stays on one line
 
 
@@ -49,9 +56,22 @@ class Command(BaseCommand):
         parser.add_argument("--ids", help="comma-separated coin ids (price, sentiment)")
         parser.add_argument("--vs", help="quote currency (price, markets, global)")
         parser.add_argument("--limit", help="how many items (markets, fear-greed, news)")
-        parser.add_argument("--chain", help="chain (gas: ethereum|bitcoin; tvl)")
+        parser.add_argument("--chain", help="chain (gas: ethereum|bitcoin; tvl; address, tx: ethereum, base, "
+                                            "arbitrum, optimism, polygon, bsc, bitcoin, tron)")
         parser.add_argument("--protocol", help="DeFi protocol (tvl)")
         parser.add_argument("--q", help="words every news item must contain (news)")
+        parser.add_argument("--address", help="an address on --chain (address)")
+        parser.add_argument("--hash", help="a transaction hash on --chain (tx)")
+        parser.add_argument("--id", help="one coin id (candles, orderbook)")
+        parser.add_argument("--interval", help="candle length: 1m, 5m, 15m, 1h, 4h, 1d (candles)")
+        parser.add_argument("--start", help="first candle at or after this ISO time or epoch second (candles)")
+        parser.add_argument("--depth", help="book levels per side (orderbook)")
+        parser.add_argument("--limit", help="how many items (markets, fear-greed, news, stablecoins, yields)")
+        parser.add_argument("--chain", help="chain (gas: ethereum|bitcoin; tvl; dex; yields)")
+        parser.add_argument("--protocol", help="DeFi protocol (tvl)")
+        parser.add_argument("--q", help="words every news item must contain (news)")
+        parser.add_argument("--token", help="token contract address (dex)")
+        parser.add_argument("--project", help="DeFi project slug (yields)")
         parser.add_argument("--provider", help="ask this provider only: no fallback, no cache")
         parser.add_argument("--consensus", help="ask N providers and compare (price, global, gas)")
         parser.add_argument("--text", action="append", dest="texts", metavar="TEXT",
@@ -179,6 +199,14 @@ def render(req: DataRequest, answer: data_requests.DataAnswer) -> str:
         if data.get("chains"):
             parts.append(records(data["chains"], ("name", "tvl", "token_symbol", "chain_id")))
         body = "\n\n".join(parts) or "(nothing)"
+    elif name == "orderbook":
+        levels = {"bids": data["bids"], "asks": data["asks"]}
+        summary = pairs({k: v for k, v in data.items() if k not in levels})
+        rows = [("SIDE", "PRICE", "SIZE")] + [(side, fmt(p), fmt(q)) for side, book in levels.items() for p, q in book]
+        body = f"{summary}\n\n{table(rows)}"
+    elif name == "dex":
+        body = (f"{data['token']} on {data['chain']}: {fmt(data['price_usd'])} USD (pair {data['price_pair']})\n"
+                + records(data["pairs"], DEX_COLUMNS))
     elif isinstance(data, dict):
         body = pairs(data)
     else:

@@ -18,6 +18,15 @@ def test_every_endpoint_normalizes_its_defaults():
         "gas": ({}, {"chain": "ethereum"}),
         "news": ({}, {"limit": 20, "q": ""}),
         "sentiment": ({"ids": "bitcoin"}, {"ids": ["bitcoin"]}),
+        "address": ({"address": "0xd8da6bf26964af9d7eed9e03e53415d37aa96045"},
+                    {"chain": "ethereum", "address": "0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045"}),
+        "tx": ({"hash": "0x" + "AB" * 32}, {"chain": "ethereum", "hash": "0x" + "ab" * 32}),
+        "candles": ({"id": "bitcoin"}, {"id": "bitcoin", "vs": "usd", "interval": "1h", "limit": 100, "start": None}),
+        "orderbook": ({"id": "bitcoin"}, {"id": "bitcoin", "vs": "usd", "depth": 10}),
+        "dex": ({"token": "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"},
+                {"chain": "ethereum", "token": "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"}),
+        "stablecoins": ({}, {"limit": 100}),
+        "yields": ({}, {"chain": None, "project": None, "limit": 50}),
     }
     assert set(expected) == set(dp.CAPABILITIES)
     for name, (query, params) in expected.items():

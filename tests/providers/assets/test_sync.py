@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from providers.asset_sync import Known, plan_sync
 from providers.adapters.base import AdapterError, Outcome
+from providers.asset_sync import Known, plan_sync
 from providers.assets import Asset, Listing
 from providers.registry import get_adapter
 
@@ -140,7 +140,7 @@ def test_without_coingeckos_list_the_existing_assets_stay_and_none_is_delisted()
 
 
 @pytest.mark.parametrize("slug", ["coingecko", "coinpaprika", "coincap", "coinlore", "binance", "kraken", "coinbase",
-                                  "kucoin", "okx", "bitfinex"])
+                                  "coinbase_exchange", "kucoin", "okx", "bitfinex"])
 @pytest.mark.parametrize("payload", [None, "<html>", [], {"data": "nope"}, 7])
 def test_a_malformed_listing_is_bad_data(slug, payload):
     with pytest.raises(AdapterError) as caught:
@@ -177,6 +177,10 @@ def test_exchanges_lists_of_coinbase_kucoin_okx_and_bitfinex_in_their_shapes():
     bitfinex = get_adapter("bitfinex").parse_listing([["BTCUSD", "USTUSD", "TESTBTC:TESTUSD", "DOGE:USD"]])
     assert [(r.key, r.symbol, r.quotes) for r in bitfinex] == [
         ("BTC", "BTC", ("USD",)), ("DOGE", "DOGE", ("USD",)), ("TESTBTC", "TESTBTC", ("TESTUSD",)), ("UST", "USDT", ("USD",))]
+    exchange = get_adapter("coinbase_exchange").parse_listing([
+        {"id": "ZEC-USD", "base_currency": "ZEC", "quote_currency": "USD", "status": "online", "trading_disabled": False},
+        {"id": "ZEC-EUR", "base_currency": "ZEC", "quote_currency": "EUR", "status": "delisted"}])
+    assert exchange == [Listing("ZEC", "ZEC", quotes=("USD",))]
     coinlore = get_adapter("coinlore").parse_listing({"data": [
         {"id": "90", "symbol": "BTC", "name": "Bitcoin", "nameid": "bitcoin", "rank": 1},
         {"id": "9999", "symbol": "BTC", "name": "Bitcoin Fake", "nameid": "bitcoin-fake", "rank": 900}]})
