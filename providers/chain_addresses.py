@@ -15,7 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from providers.keccak import keccak256
+from Crypto.Hash import keccak
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def coin_of(chain: str) -> NativeCoin:
 def evm_checksum(address: str) -> str:
     """The EIP-55 spelling of a 0x address: a letter is upper case where keccak(lowercase hex) nibble >= 8."""
     lower = address[2:].lower()
-    digest = keccak256(lower.encode()).hex()
+    digest = keccak.new(digest_bits=256, data=lower.encode()).hexdigest()
     return "0x" + "".join(c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(lower))
 
 

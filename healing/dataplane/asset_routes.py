@@ -58,8 +58,8 @@ def _summary(asset: assets.Asset) -> dict[str, Any]:
 def detail_answer(token: str, registry: assets.Registry, snapshot: Snapshot) -> dict[str, Any]:
     asset = registry.get(coin_id(token, "id"))
     if asset is None:
-        raise ParamError("id", f"no asset {token[:60]!r}", status=404,
-                         close_matches=registry.close_matches(token.lower()))
+        raise ParamError("id", f"no asset {token[:60]!r}", status=404, values=[token],
+                         close_matches={token: registry.close_matches(token.lower())})
     serving: dict[str, list[str]] = {}
     for capability in COIN_CAPABILITIES:
         pool = snapshot.pool_for(capability)

@@ -17,6 +17,7 @@ from typing import Any
 
 from healing.dataplane import openapi_defi, openapi_depth, openapi_onchain
 from healing.dataplane import params as dp
+from healing.dataplane.openapi_parts import ref as _ref
 from providers import schemas, sentiment
 
 Schema = dict[str, Any]
@@ -30,9 +31,6 @@ DATACLASSES = (
 _SCALARS = {str: {"type": "string"}, float: {"type": "number"}, int: {"type": "integer"}, bool: {"type": "boolean"}}
 _TIME_FIELDS = {"last_updated", "updated_at", "source_time", "timestamp", "published_at", "open_time"}
 
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _type_schema(hint: Any, name: str) -> Schema:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from healing.dataplane import params_defi
+from healing.dataplane.openapi_parts import query_param as _query
+from healing.dataplane.openapi_parts import ref as _ref
 from providers import defi_records
 from providers.dex_chains import CHAINS
 
@@ -14,14 +16,6 @@ Schema = dict[str, Any]
 
 # The normalized shapes (components are derived from the dataclasses, nested ones by reference).
 DATACLASSES = (defi_records.DexPair, defi_records.DexTokenAnswer, defi_records.Stablecoin, defi_records.YieldPool)
-
-
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _query(name: str, text: str, schema: Schema, *, required: bool = False) -> Schema:
-    return {"name": name, "in": "query", "required": required, "description": text, "schema": schema}
 
 
 def _limit(default: int, high: int, text: str) -> Schema:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from healing.dataplane import params_depth
+from healing.dataplane.openapi_parts import query_param as _param
 from providers import market_depth as md
 
 Schema = dict[str, Any]
@@ -15,10 +16,6 @@ DEPTH_DATA_SCHEMAS: dict[str, Schema] = {
     "candles": {"type": "array", "items": {"$ref": "#/components/schemas/Candle"}},
     "orderbook": {"$ref": "#/components/schemas/OrderBook"},
 }
-
-
-def _param(name: str, text: str, schema: Schema, *, required: bool = False) -> Schema:
-    return {"name": name, "in": "query", "required": required, "description": text, "schema": schema}
 
 
 _PAIR = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from healing.dataplane.openapi_parts import query_param
 from healing.dataplane.params_onchain import DEFAULT_CHAIN, ONCHAIN_CHAINS
 from providers import onchain_records
 
@@ -15,8 +16,7 @@ ONCHAIN_DATA_SCHEMAS: dict[str, Any] = {
 
 
 def _query(name: str, text: str, *, required: bool = False, **schema: Any) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "description": text,
-            "schema": {"type": "string", **schema}}
+    return query_param(name, text, {"type": "string", **schema}, required=required)
 
 
 _CHAIN = _query("chain", "Which chain (EVM chains through Etherscan V2's chainid, Bitcoin, Tron).",

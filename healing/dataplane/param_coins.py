@@ -42,7 +42,7 @@ def coin_id(token: str, field: str) -> str:
             raise ParamError(field, f"no coin with the contract {token!r}", status=404, values=[token]) from None
         if not _ID_RE.match(token.lower()):
             raise ParamError(field, f"{token[:40]!r} is not a coin id", status=404, values=[token],
-                             close_matches=exc.close) from None
+                             close_matches={token: exc.close}) from None
         return token.lower()
 
 

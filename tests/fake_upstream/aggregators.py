@@ -105,11 +105,11 @@ def _gecko_global(now: float) -> Answer:
 
 def _gecko_trending() -> Answer:
     btc = STATE.price("coingecko", "bitcoin", "usd")
-    coins = []
+    listed = []
     for score, coin_id in enumerate(TRENDING_IDS):
         facts = STATE.facts("coingecko", coin_id, "usd")
         coin = coins.coin(coin_id)
-        coins.append({"item": {
+        listed.append({"item": {
             "id": coin_id, "coin_id": 1000 + RANK[coin_id], "name": name_of(coin_id), "symbol": coin.symbol,
             "market_cap_rank": RANK[coin_id], "thumb": f"https://coin-images.coingecko.com/{coin_id}/thumb.png",
             "slug": coin_id, "price_btc": facts["price"] / btc, "score": score,
@@ -120,7 +120,7 @@ def _gecko_trending() -> Answer:
         }})
     category = {"id": 251, "name": "Meme", "market_cap_1h_change": 0.21, "slug": "meme-token", "coins_count": "612",
                 "data": {"market_cap": 72101234567.1, "market_cap_change_percentage_24h": {"usd": 2.91}}}
-    return 200, {"coins": coins, "nfts": [], "categories": [category]}, {}
+    return 200, {"coins": listed, "nfts": [], "categories": [category]}, {}
 
 
 def coingecko(rest: str, query: dict, now: float) -> Answer:

@@ -1,21 +1,14 @@
-"""Address and hash checks per chain (the published test vectors of EIP-55, BIP-173 and BIP-350),
-keccak-256, and the on-chain record builders' plausibility rules."""
+"""Address and hash checks per chain (the published test vectors of EIP-55, BIP-173 and BIP-350)
+and the on-chain record builders' plausibility rules."""
 
 import pytest
 
 from providers.adapters.base import BadData
 from providers.chain_addresses import AddressError, normalize_address, normalize_tx_hash
-from providers.keccak import keccak256
 from providers.onchain_records import make_address_balance, make_tx_status
 
 EIP55 = ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
          "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"]
-
-
-def test_keccak256_is_ethereums_not_nist_sha3():
-    assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
-    assert keccak256(b"abc").hex() == "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
-    assert len(keccak256(b"x" * 300)) == 32  # more than one 136-byte block
 
 
 @pytest.mark.parametrize("address", EIP55)

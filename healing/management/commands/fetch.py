@@ -55,11 +55,6 @@ class Command(BaseCommand):
         parser.add_argument("capability", help=f"one of: {', '.join(sorted(CAPABILITIES))}")
         parser.add_argument("--ids", help="comma-separated coin ids (price, sentiment)")
         parser.add_argument("--vs", help="quote currency (price, markets, global)")
-        parser.add_argument("--limit", help="how many items (markets, fear-greed, news)")
-        parser.add_argument("--chain", help="chain (gas: ethereum|bitcoin; tvl; address, tx: ethereum, base, "
-                                            "arbitrum, optimism, polygon, bsc, bitcoin, tron)")
-        parser.add_argument("--protocol", help="DeFi protocol (tvl)")
-        parser.add_argument("--q", help="words every news item must contain (news)")
         parser.add_argument("--address", help="an address on --chain (address)")
         parser.add_argument("--hash", help="a transaction hash on --chain (tx)")
         parser.add_argument("--id", help="one coin id (candles, orderbook)")
@@ -67,7 +62,8 @@ class Command(BaseCommand):
         parser.add_argument("--start", help="first candle at or after this ISO time or epoch second (candles)")
         parser.add_argument("--depth", help="book levels per side (orderbook)")
         parser.add_argument("--limit", help="how many items (markets, fear-greed, news, stablecoins, yields)")
-        parser.add_argument("--chain", help="chain (gas: ethereum|bitcoin; tvl; dex; yields)")
+        parser.add_argument("--chain", help="chain (gas: ethereum|bitcoin; tvl; dex; yields; address, tx: ethereum, "
+                                            "base, arbitrum, optimism, polygon, bsc, bitcoin, tron)")
         parser.add_argument("--protocol", help="DeFi protocol (tvl)")
         parser.add_argument("--q", help="words every news item must contain (news)")
         parser.add_argument("--token", help="token contract address (dex)")

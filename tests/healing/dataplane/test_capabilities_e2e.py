@@ -12,8 +12,7 @@ from healing.engine.breaker import BreakerStore
 from healing.engine.config import ProviderConfig
 from providers import schemas
 from providers.runtime import rkey
-from tests.fixtures.dataplane import POOLS
-from tests.live_server import serve_in_process
+from tests.fixtures.dataplane import POOLS, clear_cache
 
 # (path, the providers that can serve it in pool order, the dataclass of its items)
 CASES = {
@@ -51,22 +50,6 @@ def shape(value):
     return "scalar"
 
 
-async def _no_wait(seconds: float) -> None:
-    return None
-
-
-@pytest.fixture
-async def client(clock):
-    # Retries back off for real otherwise; the tests are about where answers come from.
-    async with serve_in_process(deps_overrides={"clock": clock, "sleep": _no_wait}, check_interval_s=0.05) as c:
-        yield c
-
-
-def clear_cache(redis_client):
-    for key in redis_client.scan_iter(rkey("cache", "*")):
-        redis_client.delete(key)
-
-
 @contextlib.asynccontextmanager
 async def breakers(clock):
     import redis.asyncio
@@ -87,9 +70,9 @@ def cfg(slug: str) -> ProviderConfig:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_every_capability_answers_the_normalized_shape(catalogue, fake_upstream, client, case):
+async def test_every_capability_answers_the_normalized_shape(catalogue, fake_upstream, engine_client, case):
     path, providers, cls = CASES[case]
-    response = await client.get(path)
+    response = await engine_client.get(path)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["meta"]["source"] == providers[0]
@@ -101,16 +84,16 @@ async def test_every_capability_answers_the_normalized_shape(catalogue, fake_ups
 
 
 @pytest.mark.parametrize("case", sorted(c for c in CASES if len(CASES[c][1]) > 1))
-async def test_fallback_from_each_provider_to_the_next_keeps_the_shape(catalogue, fake_upstream, client,
+async def test_fallback_from_each_provider_to_the_next_keeps_the_shape(catalogue, fake_upstream, engine_client,
                                                                       redis_client, case):
     path, providers, _ = CASES[case]
-    first = await client.get(path)
+    first = await engine_client.get(path)
     assert first.json()["meta"]["source"] == providers[0]
     baseline = shape(first.json()["data"])
     for broken, expected in zip(providers, providers[1:], strict=False):
         fake_upstream.fault(broken, "status", status=503)
         clear_cache(redis_client)
-        response = await client.get(path)
+        response = await engine_client.get(path)
         assert response.status_code == 200, (broken, response.text)
         meta = response.json()["meta"]
         assert meta["source"] == expected, (broken, meta["attempts"])
@@ -119,18 +102,18 @@ async def test_fallback_from_each_provider_to_the_next_keeps_the_shape(catalogue
         assert {a["provider"] for a in meta["attempts"][:-1]} == set(providers[: providers.index(expected)])
 
 
-async def test_a_gas_request_never_asks_a_provider_without_that_chain(catalogue, fake_upstream, client):
+async def test_a_gas_request_never_asks_a_provider_without_that_chain(catalogue, fake_upstream, engine_client):
     fake_upstream.fault("*", "status", status=503)
-    response = await client.get("/api/data/gas?chain=bitcoin")
+    response = await engine_client.get("/api/data/gas?chain=bitcoin")
     assert response.status_code == 503
     assert {a["provider"] for a in response.json()["attempts"]} == {"mempool_space", "blockchair"}
     assert fake_upstream.calls("etherscan") == fake_upstream.calls("publicnode_eth") == 0
 
 
-async def test_consensus_flags_a_lying_provider_and_counts_it_as_bad_data(catalogue, fake_upstream, client,
+async def test_consensus_flags_a_lying_provider_and_counts_it_as_bad_data(catalogue, fake_upstream, engine_client,
                                                                          redis_client, clock):
     fake_upstream.set_price("coinpaprika", "bitcoin", "usd", 125_000.0)
-    response = await client.get("/api/data/price?ids=bitcoin,ethereum&consensus=3")
+    response = await engine_client.get("/api/data/price?ids=bitcoin,ethereum&consensus=3")
     assert response.status_code == 200, response.text
     body = response.json()
     data, meta = body["data"], body["meta"]
@@ -159,9 +142,9 @@ async def test_consensus_flags_a_lying_provider_and_counts_it_as_bad_data(catalo
     assert list(redis_client.scan_iter(rkey("cache", "*"))) == []
 
 
-async def test_partial_consensus_says_who_did_not_answer_and_why(catalogue, fake_upstream, client):
+async def test_partial_consensus_says_who_did_not_answer_and_why(catalogue, fake_upstream, engine_client):
     fake_upstream.fault("coincap", "status", status=503)
-    response = await client.get("/api/data/price?ids=bitcoin&consensus=3")
+    response = await engine_client.get("/api/data/price?ids=bitcoin&consensus=3")
     assert response.status_code == 200
     data = response.json()["data"]
     assert (data["asked"], data["answered"]) == (3, 2)
@@ -171,12 +154,12 @@ async def test_partial_consensus_says_who_did_not_answer_and_why(catalogue, fake
     assert response.json()["meta"]["source"] == "coingecko,coinpaprika"
 
 
-async def test_consensus_skips_open_breakers_and_says_when_the_pool_is_short(catalogue, fake_upstream, client,
+async def test_consensus_skips_open_breakers_and_says_when_the_pool_is_short(catalogue, fake_upstream, engine_client,
                                                                            clock):
     async with breakers(clock) as store:
         for _ in range(5):
             await store.record(cfg("coingecko"), False)
-    response = await client.get("/api/data/global?consensus=5")
+    response = await engine_client.get("/api/data/global?consensus=5")
     data = response.json()["data"]
     assert response.json()["meta"]["source"] == "coinpaprika,coinlore"
     assert (data["asked"], data["requested"]) == (2, 5)
@@ -186,24 +169,24 @@ async def test_consensus_skips_open_breakers_and_says_when_the_pool_is_short(cat
     assert set(data["median"]) == fields(schemas.GlobalStats)
 
 
-async def test_gas_consensus_over_the_chains_providers(catalogue, fake_upstream, client):
+async def test_gas_consensus_over_the_chains_providers(catalogue, fake_upstream, engine_client):
     fake_upstream.set_gas("publicnode_eth", "ethereum", 5.0)
-    response = await client.get("/api/data/gas?chain=ethereum&consensus=3")
+    response = await engine_client.get("/api/data/gas?chain=ethereum&consensus=3")
     data = response.json()["data"]
     assert data["values"]["standard"]["by_provider"] == {"etherscan": 0.52, "blockchair": 0.52, "publicnode_eth": 5.0}
     assert data["outliers"] == ["publicnode_eth"]
     assert data["median"]["standard"] == 0.52 and data["median"]["chain"] == "ethereum"
 
 
-async def test_consensus_with_nobody_answering_is_a_503(catalogue, fake_upstream, client):
+async def test_consensus_with_nobody_answering_is_a_503(catalogue, fake_upstream, engine_client):
     fake_upstream.fault("*", "status", status=502)
-    response = await client.get("/api/data/gas?chain=bitcoin&consensus=2")
+    response = await engine_client.get("/api/data/gas?chain=bitcoin&consensus=2")
     assert response.status_code == 503
     assert {a["provider"] for a in response.json()["attempts"]} == {"mempool_space", "blockchair"}
 
 
-async def test_an_iso_8859_1_feed_with_html_and_tracking_links_comes_out_clean(catalogue, client):
-    response = await client.get("/api/data/news?provider=cointelegraph&limit=10")
+async def test_an_iso_8859_1_feed_with_html_and_tracking_links_comes_out_clean(catalogue, engine_client):
+    response = await engine_client.get("/api/data/news?provider=cointelegraph&limit=10")
     assert response.status_code == 200
     items = response.json()["data"]
     titles = [i["title"] for i in items]
@@ -214,24 +197,24 @@ async def test_an_iso_8859_1_feed_with_html_and_tracking_links_comes_out_clean(c
     assert {i["source"] for i in items} == {"Cointelegraph"}
 
 
-async def test_a_feed_with_missing_fields_keeps_what_it_can(catalogue, client):
-    items = (await client.get("/api/data/news?provider=bitcoinist&limit=10")).json()["data"]
+async def test_a_feed_with_missing_fields_keeps_what_it_can(catalogue, engine_client):
+    items = (await engine_client.get("/api/data/news?provider=bitcoinist&limit=10")).json()["data"]
     assert len(items) == 3  # the title-less item is dropped
     undated = [i for i in items if i["published_at"] is None]
     assert [i["title"] for i in undated] == ["Analysts Warn of Painful Bitcoin Correction Ahead"]
     assert items[-1]["published_at"] is None  # undated news sorts last
 
 
-async def test_atom_feed_and_search_through_the_data_plane(catalogue, client):
-    items = (await client.get("/api/data/news?provider=decrypt")).json()["data"]
+async def test_atom_feed_and_search_through_the_data_plane(catalogue, engine_client):
+    items = (await engine_client.get("/api/data/news?provider=decrypt")).json()["data"]
     assert [i["source"] for i in items] == ["Decrypt", "Decrypt"]
-    found = (await client.get("/api/data/news?q=stablecoin&provider=cointelegraph")).json()["data"]
+    found = (await engine_client.get("/api/data/news?q=stablecoin&provider=cointelegraph")).json()["data"]
     assert [i["title"][:24] for i in found] == ["Société Générale's Euro "]
 
 
-async def test_a_broken_feed_falls_back_to_the_next_one(catalogue, fake_upstream, client):
+async def test_a_broken_feed_falls_back_to_the_next_one(catalogue, fake_upstream, engine_client):
     fake_upstream.fault("coindesk", "error_in_200")
-    response = await client.get("/api/data/news")
+    response = await engine_client.get("/api/data/news")
     assert response.json()["meta"]["source"] == "cointelegraph"
     assert response.json()["meta"]["attempts"][0]["outcome"] == "bad_data"
 
@@ -239,8 +222,8 @@ async def test_a_broken_feed_falls_back_to_the_next_one(catalogue, fake_upstream
 # --- sentiment ------------------------------------------------------------------------------------------
 
 
-async def test_coin_sentiment_scores_the_headlines_that_mention_each_coin(catalogue, client):
-    response = await client.get("/api/data/sentiment?ids=bitcoin,dogecoin,ethereum&provider=bitcoinist")
+async def test_coin_sentiment_scores_the_headlines_that_mention_each_coin(catalogue, engine_client):
+    response = await engine_client.get("/api/data/sentiment?ids=bitcoin,dogecoin,ethereum&provider=bitcoinist")
     assert response.status_code == 200, response.text
     body = response.json()
     coins = body["data"]["coins"]
@@ -254,20 +237,21 @@ async def test_coin_sentiment_scores_the_headlines_that_mention_each_coin(catalo
     assert body["data"]["headlines_scanned"] == 3
 
 
-async def test_coin_sentiment_without_a_provider_uses_the_news_pool_and_its_cache(catalogue, fake_upstream, client):
-    first = await client.get("/api/data/sentiment?ids=bitcoin")
-    second = await client.get("/api/data/sentiment?ids=ethereum")
+async def test_coin_sentiment_without_a_provider_uses_the_news_pool_and_its_cache(catalogue, fake_upstream,
+                                                                                  engine_client):
+    first = await engine_client.get("/api/data/sentiment?ids=bitcoin")
+    second = await engine_client.get("/api/data/sentiment?ids=ethereum")
     assert first.json()["meta"]["source"] == "coindesk"
     assert (first.json()["meta"]["served"], second.json()["meta"]["served"]) == ("live", "cache")
     assert fake_upstream.calls("coindesk") == 1
     assert first.json()["data"]["coins"]["bitcoin"]["count"] >= 1
 
 
-async def test_sentiment_of_posted_texts(catalogue, client):
+async def test_sentiment_of_posted_texts(catalogue, engine_client):
     texts = ["Bitcoin soars to a record high as investors celebrate",
              "Exchange hacked, users fear massive losses as prices crash",
              "The committee meets on Tuesday"]
-    response = await client.post("/api/data/sentiment", json={"texts": texts})
+    response = await engine_client.post("/api/data/sentiment", json={"texts": texts})
     assert response.status_code == 200
     scores = response.json()["data"]["scores"]
     assert [s["text"] for s in scores] == texts
@@ -284,8 +268,8 @@ async def test_sentiment_of_posted_texts(catalogue, client):
     (b'["x"]', 400, "body"),
     (b'{"texts": ["' + b"x" * 1_400_000 + b'"]}', 413, "body"),
 ], ids=["not-json", "no-texts", "texts-not-a-list", "text-not-a-string", "not-an-object", "oversized"])
-async def test_bad_sentiment_bodies_are_refused(catalogue, client, body, status, field):
-    response = await client.post("/api/data/sentiment", content=body)
+async def test_bad_sentiment_bodies_are_refused(catalogue, engine_client, body, status, field):
+    response = await engine_client.post("/api/data/sentiment", content=body)
     assert response.status_code == status
     assert response.json()["field"] == field
 
@@ -293,22 +277,22 @@ async def test_bad_sentiment_bodies_are_refused(catalogue, client, body, status,
 # --- ?provider=, and the error answers ---------------------------------------------------------------------
 
 
-async def test_provider_asks_that_provider_only_and_never_writes_the_cache(catalogue, fake_upstream, client,
+async def test_provider_asks_that_provider_only_and_never_writes_the_cache(catalogue, fake_upstream, engine_client,
                                                                          redis_client):
-    response = await client.get("/api/data/markets?limit=3&provider=coinlore")
+    response = await engine_client.get("/api/data/markets?limit=3&provider=coinlore")
     assert response.json()["meta"]["source"] == "coinlore"
     assert list(redis_client.scan_iter(rkey("cache", "*"))) == []
     fake_upstream.fault("coinlore", "status", status=503)
-    failed = await client.get("/api/data/markets?limit=3&provider=coinlore")
+    failed = await engine_client.get("/api/data/markets?limit=3&provider=coinlore")
     assert failed.status_code == 503
     assert {a["provider"] for a in failed.json()["attempts"]} == {"coinlore"}
     assert fake_upstream.calls("coingecko") == fake_upstream.calls("coinpaprika") == 0
 
 
-async def test_provider_that_cannot_serve_the_request_is_a_400(catalogue, fake_upstream, client):
+async def test_provider_that_cannot_serve_the_request_is_a_400(catalogue, fake_upstream, engine_client):
     for path in ("/api/data/gas?chain=ethereum&provider=mempool_space", "/api/data/news?provider=coingecko",
                  "/api/data/global?provider=nobody"):
-        response = await client.get(path)
+        response = await engine_client.get(path)
         assert response.status_code == 400, path
         assert response.json()["field"] == "provider"
     assert fake_upstream.calls() == 0
@@ -321,37 +305,38 @@ async def test_provider_that_cannot_serve_the_request_is_a_400(catalogue, fake_u
     ("/api/data/news?q=" + "x" * 200, 400, "q"),
     ("/api/data/tvl?protocol=%3Cscript%3E", 400, "protocol"),
     ("/api/data/trending?consensus=3", 400, "consensus"),
-    ("/api/data/sentiment?ids=notacoin", 400, "ids"),
+    ("/api/data/sentiment?ids=notacoin", 404, "ids"),  # outside the registry: unknown, asked of nobody
     ("/api/data/price?ids=bitcoin&consensus=3&provider=kraken", 400, "consensus"),
 ])
-async def test_bad_parameters_are_a_400_naming_them(catalogue, fake_upstream, client, path, status, field):
-    response = await client.get(path)
+async def test_bad_parameters_are_a_400_naming_them(catalogue, fake_upstream, engine_client, path, status, field):
+    response = await engine_client.get(path)
     assert response.status_code == status
     assert response.json()["field"] == field
     assert fake_upstream.calls() == 0
 
 
-async def test_unknown_ids_are_404s_naming_them_and_never_open_a_breaker(catalogue, fake_upstream, client, clock):
-    body = (await client.get("/api/data/price?ids=bitcoinn")).json()
+async def test_unknown_ids_are_404s_naming_them_and_never_open_a_breaker(catalogue, fake_upstream, engine_client,
+                                                                         clock):
+    body = (await engine_client.get("/api/data/price?ids=bitcoinn")).json()
     assert (body["field"], body["values"], body["close_matches"]["bitcoinn"][0]) == ("ids", ["bitcoinn"], "bitcoin")
     for n in range(1000):  # distinct ids: no cache or coalescing absorbs them
-        assert (await client.get(f"/api/data/price?ids=notacoin{n}")).status_code == 404
+        assert (await engine_client.get(f"/api/data/price?ids=notacoin{n}")).status_code == 404
     assert fake_upstream.calls("coingecko") >= 1000
     async with breakers(clock) as store:
         states = await store.states(["coingecko", "coinpaprika", "coincap"])
     assert all((s.state, s.consecutive_failures, s.window_failures) == ("closed", 0, 0) for s in states.values())
-    assert (await client.get("/api/data/price?ids=bitcoin")).json()["meta"]["source"] == "coingecko"
+    assert (await engine_client.get("/api/data/price?ids=bitcoin")).json()["meta"]["source"] == "coingecko"
 
 
-async def test_unknown_capability_is_a_404_with_the_list(catalogue, client):
-    response = await client.get("/api/data/volcano")
+async def test_unknown_capability_is_a_404_with_the_list(catalogue, engine_client):
+    response = await engine_client.get("/api/data/volcano")
     assert response.status_code == 404
     assert "fear-greed" in response.json()["capabilities"] and "sentiment" in response.json()["capabilities"]
 
 
-async def test_nothing_anywhere_is_a_503_with_every_attempt(catalogue, fake_upstream, client):
+async def test_nothing_anywhere_is_a_503_with_every_attempt(catalogue, fake_upstream, engine_client):
     fake_upstream.fault("*", "status", status=500)
-    response = await client.get("/api/data/fear-greed")
+    response = await engine_client.get("/api/data/fear-greed")
     assert response.status_code == 503
     body = response.json()
     assert [a["provider"] for a in body["attempts"]].count("alternative_me") == 2  # one retry
@@ -359,8 +344,8 @@ async def test_nothing_anywhere_is_a_503_with_every_attempt(catalogue, fake_upst
     assert body["suggestions"]
 
 
-async def test_a_capability_whose_pool_is_missing_is_a_404(transactional_db, client):
-    response = await client.get("/api/data/trending")
+async def test_a_capability_whose_pool_is_missing_is_a_404(transactional_db, engine_client):
+    response = await engine_client.get("/api/data/trending")
     assert response.status_code == 404
     assert "trending" in response.json()["detail"]
 
@@ -385,12 +370,12 @@ def test_capabilities_through_a_real_uvicorn_process(catalogue, fake_upstream, l
         assert set(index.json()["capabilities"]) >= {"markets", "global", "fear-greed", "tvl", "gas", "news"}
 
 
-async def test_consensus_with_every_breaker_open_is_a_503_saying_so(catalogue, fake_upstream, client, clock):
+async def test_consensus_with_every_breaker_open_is_a_503_saying_so(catalogue, fake_upstream, engine_client, clock):
     async with breakers(clock) as store:
         for slug in ("mempool_space", "blockchair"):
             for _ in range(5):
                 await store.record(cfg(slug), False)
-    response = await client.get("/api/data/gas?chain=bitcoin&consensus=2")
+    response = await engine_client.get("/api/data/gas?chain=bitcoin&consensus=2")
     assert response.status_code == 503
     assert [(a["provider"], a["outcome"]) for a in response.json()["attempts"]] == [
         ("mempool_space", "skipped_breaker_open"), ("blockchair", "skipped_breaker_open")]

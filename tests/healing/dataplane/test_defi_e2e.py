@@ -13,8 +13,7 @@ from django.core.management import call_command
 
 from healing.engine.breaker import BreakerStore
 from providers import defi_records
-from providers.runtime import rkey
-from tests.live_server import serve_in_process
+from tests.fixtures.dataplane import clear_cache, pools_over_fake
 
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 SOL = "So11111111111111111111111111111111111111112"
@@ -33,36 +32,8 @@ CASES = {
 @pytest.fixture
 def defi_catalogue(transactional_db, fake_upstream):
     """The DeFi pools over the fake upstream, no keys, no rate limits."""
-    from pools.models import Pool, PoolMembership
-    from providers.models import Provider
-
-    providers = {}
-    for capability, slugs in DEFI_POOLS.items():
-        pool = Pool.objects.create(slug=capability, name=capability.title(), capability=capability,
-                                   strategy="priority")
-        for n, slug in enumerate(slugs):
-            if slug not in providers:
-                providers[slug] = Provider.objects.create(
-                    slug=slug, name=slug.title(), category="market_data" if slug == "coingecko" else "defi",
-                    base_url=fake_upstream.base_url(slug), health_path="/ping", rate_limits="", timeout_s=5)
-            PoolMembership.objects.create(pool=pool, provider=providers[slug], priority=100 - n)
-    return providers
-
-
-async def _no_wait(seconds: float) -> None:
-    return None
-
-
-@pytest.fixture
-async def client(clock):
-    # Retries back off for real otherwise; these tests are about where answers come from.
-    async with serve_in_process(deps_overrides={"clock": clock, "sleep": _no_wait}, check_interval_s=0.05) as c:
-        yield c
-
-
-def clear_cache(redis_client):
-    for key in redis_client.scan_iter(rkey("cache", "*")):
-        redis_client.delete(key)
+    return pools_over_fake(fake_upstream, DEFI_POOLS,
+                           category=lambda slug: "market_data" if slug == "coingecko" else "defi")
 
 
 def fields(cls) -> set[str]:
@@ -86,9 +57,9 @@ def shape(value):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_every_defi_capability_answers_the_normalized_shape(defi_catalogue, fake_upstream, client, case):
+async def test_every_defi_capability_answers_the_normalized_shape(defi_catalogue, fake_upstream, engine_client, case):
     path, providers, cls = CASES[case]
-    response = await client.get(path)
+    response = await engine_client.get(path)
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["meta"]["source"], body["meta"]["served"]) == (providers[0], "live")
@@ -97,21 +68,21 @@ async def test_every_defi_capability_answers_the_normalized_shape(defi_catalogue
     assert rows and all(set(row) == fields(cls) for row in rows)
     if case.startswith("dex"):
         assert set(body["data"]) == fields(defi_records.DexTokenAnswer)
-    again = await client.get(path)
+    again = await engine_client.get(path)
     assert again.json()["meta"]["served"] == "cache"
 
 
 @pytest.mark.parametrize("case", sorted(c for c in CASES if len(CASES[c][1]) > 1))
 @pytest.mark.parametrize("fault", [{"kind": "status", "status": 503}, {"kind": "error_in_200", "variant": "rate_limit"},
                                    {"kind": "malformed"}])
-async def test_fallback_from_the_first_provider_to_the_next_keeps_the_shape(defi_catalogue, fake_upstream, client,
+async def test_fallback_from_the_first_provider_to_the_next_keeps_the_shape(defi_catalogue, fake_upstream, engine_client,
                                                                            redis_client, case, fault):
     path, (first, second), _ = CASES[case]
-    baseline = await client.get(path)
+    baseline = await engine_client.get(path)
     assert baseline.json()["meta"]["source"] == first
     fake_upstream.fault(first, **fault)
     clear_cache(redis_client)
-    response = await client.get(path)
+    response = await engine_client.get(path)
     assert response.status_code == 200, response.text
     meta = response.json()["meta"]
     assert meta["source"] == second, meta["attempts"]
@@ -120,29 +91,30 @@ async def test_fallback_from_the_first_provider_to_the_next_keeps_the_shape(defi
     assert {a["provider"] for a in meta["attempts"][:-1]} == {first}
 
 
-async def test_both_dex_providers_agree_on_the_token_price_and_pairs(defi_catalogue, fake_upstream, client,
+async def test_both_dex_providers_agree_on_the_token_price_and_pairs(defi_catalogue, fake_upstream, engine_client,
                                                                     redis_client):
-    first = (await client.get(CASES["dex-ethereum"][0])).json()["data"]
+    first = (await engine_client.get(CASES["dex-ethereum"][0])).json()["data"]
     fake_upstream.fault("dexscreener", "status", status=503)
     clear_cache(redis_client)
-    second = (await client.get(CASES["dex-ethereum"][0])).json()["data"]
+    second = (await engine_client.get(CASES["dex-ethereum"][0])).json()["data"]
     assert first["price_usd"] == second["price_usd"] == 2770.0
     assert first["price_pair"] == second["price_pair"] == "0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640"
     assert [p["pair_address"] for p in first["pairs"]] == [p["pair_address"] for p in second["pairs"]]
 
 
-async def test_a_dex_price_lie_reaches_the_answer(defi_catalogue, fake_upstream, client):
+async def test_a_dex_price_lie_reaches_the_answer(defi_catalogue, fake_upstream, engine_client):
     fake_upstream.set_price("dexscreener", "ethereum", "usd", 3100.0)
-    data = (await client.get(CASES["dex-ethereum"][0])).json()["data"]
+    data = (await engine_client.get(CASES["dex-ethereum"][0])).json()["data"]
     assert data["price_usd"] == 3100.0
 
 
 # --- not found, bad input, one-provider yields ---------------------------------------------------------
 
 
-async def test_a_token_without_pairs_is_a_404_that_feeds_no_breaker(defi_catalogue, fake_upstream, client, clock):
+async def test_a_token_without_pairs_is_a_404_that_feeds_no_breaker(defi_catalogue, fake_upstream, engine_client,
+                                                                    clock):
     unknown = "0x" + "1" * 40
-    response = await client.get(f"/api/data/dex?chain=ethereum&token={unknown}")
+    response = await engine_client.get(f"/api/data/dex?chain=ethereum&token={unknown}")
     assert response.status_code == 404, response.text
     body = response.json()
     assert (body["field"], body["values"]) == ("token", [unknown])
@@ -166,18 +138,18 @@ async def test_a_token_without_pairs_is_a_404_that_feeds_no_breaker(defi_catalog
                                              (f"/api/data/dex?chain=dogechain&token={WETH}", "chain"),
                                              ("/api/data/yields?limit=501", "limit"),
                                              ("/api/data/stablecoins?limit=0", "limit")])
-async def test_bad_input_is_a_400_naming_the_field_before_any_call(defi_catalogue, fake_upstream, client, path,
+async def test_bad_input_is_a_400_naming_the_field_before_any_call(defi_catalogue, fake_upstream, engine_client, path,
                                                                    field):
-    response = await client.get(path)
+    response = await engine_client.get(path)
     assert response.status_code == 400
     assert response.json()["field"] == field
     assert fake_upstream.calls() == 0
 
 
 async def test_yields_has_one_provider_so_its_failure_is_a_clean_503_with_attempts(defi_catalogue, fake_upstream,
-                                                                                  client):
+                                                                                  engine_client):
     fake_upstream.fault("defillama_yields", "status", status=503)
-    response = await client.get("/api/data/yields?project=lido")
+    response = await engine_client.get("/api/data/yields?project=lido")
     assert response.status_code == 503
     body = response.json()
     # A transient failure is retried once on the same provider; there is no other to move on to.
@@ -185,17 +157,17 @@ async def test_yields_has_one_provider_so_its_failure_is_a_clean_503_with_attemp
     assert body["suggestions"]
 
 
-async def test_yields_filters_and_unknown_project_is_a_404(defi_catalogue, client):
-    pools = (await client.get("/api/data/yields?project=aave-v3&limit=2")).json()["data"]
+async def test_yields_filters_and_unknown_project_is_a_404(defi_catalogue, engine_client):
+    pools = (await engine_client.get("/api/data/yields?project=aave-v3&limit=2")).json()["data"]
     assert [(p["chain"], p["symbol"]) for p in pools] == [("Ethereum", "USDC"), ("Ethereum", "WETH")]
-    missing = await client.get("/api/data/yields?project=no-such-project")
+    missing = await engine_client.get("/api/data/yields?project=no-such-project")
     assert (missing.status_code, missing.json()["field"]) == (404, "project")
 
 
 async def test_stablecoins_from_coingecko_keep_supply_and_peg_but_list_no_chains(defi_catalogue, fake_upstream,
-                                                                                 client):
-    llama = (await client.get("/api/data/stablecoins?limit=3")).json()["data"]
-    gecko = (await client.get("/api/data/stablecoins?limit=3&provider=coingecko")).json()["data"]
+                                                                                 engine_client):
+    llama = (await engine_client.get("/api/data/stablecoins?limit=3")).json()["data"]
+    gecko = (await engine_client.get("/api/data/stablecoins?limit=3&provider=coingecko")).json()["data"]
     assert [c["symbol"] for c in llama] == [c["symbol"] for c in gecko] == ["USDT", "USDC", "DAI"]
     assert [c["circulating"] for c in llama] == [c["circulating"] for c in gecko]
     assert [c["peg_deviation_pct"] for c in llama] == pytest.approx([0.02, -0.01, 0.0])

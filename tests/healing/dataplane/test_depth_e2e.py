@@ -10,9 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from providers.market_depth import Candle, OrderBook
-from providers.runtime import rkey
 from tests.fixtures.clock import T0
-from tests.live_server import serve_in_process
+from tests.fixtures.dataplane import clear_cache, pools_over_fake
 
 # Each pool in priority order, as fixtures/providers.json ships it.
 POOLS = {
@@ -32,37 +31,11 @@ CASES = {
 
 @pytest.fixture
 def depth_catalogue(transactional_db, fake_upstream):
-    from pools.models import Pool, PoolMembership
-    from providers.models import Provider
-
-    providers = {}
-    for capability, slugs in POOLS.items():
-        pool = Pool.objects.create(slug=capability, name=capability.title(), capability=capability,
-                                   strategy="priority")
-        for n, slug in enumerate(slugs):
-            if slug not in providers:
-                providers[slug] = Provider.objects.create(
-                    slug=slug, name=slug.title(), category="market_data" if slug == "coingecko" else "exchange",
-                    base_url=fake_upstream.base_url(slug), health_path="/ping", rate_limits="", timeout_s=5)
-            PoolMembership.objects.create(pool=pool, provider=providers[slug], priority=100 - n)
+    providers = pools_over_fake(fake_upstream, POOLS,
+                                category=lambda slug: "market_data" if slug == "coingecko" else "exchange")
     # The fake's candles follow its own clock: put it just behind the engine's.
     fake_upstream.set_clock(T0 - 90)
     return providers
-
-
-async def _no_wait(seconds: float) -> None:
-    return None
-
-
-@pytest.fixture
-async def client(clock):
-    async with serve_in_process(deps_overrides={"clock": clock, "sleep": _no_wait}, check_interval_s=0.05) as c:
-        yield c
-
-
-def clear_cache(redis_client):
-    for key in redis_client.scan_iter(rkey("cache", "*")):
-        redis_client.delete(key)
 
 
 def shape(value):
@@ -78,28 +51,28 @@ def records(data):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_each_capability_answers_the_normalized_shape(depth_catalogue, fake_upstream, client, case):
+async def test_each_capability_answers_the_normalized_shape(depth_catalogue, fake_upstream, engine_client, case):
     path, providers, cls = CASES[case]
-    response = await client.get(path)
+    response = await engine_client.get(path)
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["meta"]["source"], body["meta"]["served"]) == (providers[0], "live")
     assert all(set(r) == {f.name for f in dataclasses.fields(cls)} for r in records(body["data"]))
-    again = await client.get(path)
+    again = await engine_client.get(path)
     assert again.json()["meta"]["served"] == "cache"
     assert fake_upstream.calls(providers[0]) == 1
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_fallback_from_each_provider_to_the_next_keeps_the_shape(depth_catalogue, fake_upstream, client,
+async def test_fallback_from_each_provider_to_the_next_keeps_the_shape(depth_catalogue, fake_upstream, engine_client,
                                                                       redis_client, case):
     path, providers, _ = CASES[case]
-    first = (await client.get(path)).json()
+    first = (await engine_client.get(path)).json()
     baseline = shape(first["data"])
     for broken, expected in zip(providers, providers[1:], strict=False):
         fake_upstream.fault(broken, "status", status=503)
         clear_cache(redis_client)
-        response = await client.get(path)
+        response = await engine_client.get(path)
         assert response.status_code == 200, (broken, response.text)
         body = response.json()
         assert body["meta"]["source"] == expected, (broken, body["meta"]["attempts"])
@@ -114,10 +87,10 @@ async def test_fallback_from_each_provider_to_the_next_keeps_the_shape(depth_cat
 
 
 async def test_providers_without_the_interval_are_passed_over_without_a_call(depth_catalogue, fake_upstream,
-                                                                             client):
+                                                                             engine_client):
     for slug in ("binance", "okx", "kraken", "kucoin"):
         fake_upstream.fault(slug, "status", status=503)
-    response = await client.get("/api/data/candles?id=bitcoin&interval=4h&limit=3")
+    response = await engine_client.get("/api/data/candles?id=bitcoin&interval=4h&limit=3")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["meta"]["source"] == "coingecko"
@@ -128,32 +101,33 @@ async def test_providers_without_the_interval_are_passed_over_without_a_call(dep
     assert [c["partial"] for c in body["data"]] == [False, False, True]
 
 
-async def test_the_forming_candle_closes_at_the_current_price(depth_catalogue, fake_upstream, client):
+async def test_the_forming_candle_closes_at_the_current_price(depth_catalogue, fake_upstream, engine_client):
     fake_upstream.set_price(None, "bitcoin", "usd", 111_111.0)
-    candles = (await client.get(CANDLES_1H)).json()["data"]
+    candles = (await engine_client.get(CANDLES_1H)).json()["data"]
     assert candles[-1]["close"] == 111_111.0 and candles[-1]["partial"] is True
     assert candles[-1]["open_time"] == "2027-01-15T07:00:00Z"  # the hour holding the fake's "now"
     assert all(a["close"] == b["open"] for a, b in zip(candles, candles[1:], strict=False))
 
 
-async def test_a_truncated_book_is_bad_data_and_the_next_exchange_answers(depth_catalogue, fake_upstream, client):
+async def test_a_truncated_book_is_bad_data_and_the_next_exchange_answers(depth_catalogue, fake_upstream,
+                                                                          engine_client):
     fake_upstream.fault("binance", "malformed")
-    body = (await client.get(BOOK)).json()
+    body = (await engine_client.get(BOOK)).json()
     assert body["meta"]["source"] == "okx"
     assert body["meta"]["attempts"][0]["outcome"] == "bad_data"
     assert body["data"]["best_bid"] < body["data"]["mid"] < body["data"]["best_ask"]
     assert len(body["data"]["bids"]) == len(body["data"]["asks"]) == 5
 
 
-async def test_an_unknown_coin_is_a_404_naming_id(depth_catalogue, fake_upstream, client):
-    response = await client.get("/api/data/orderbook?id=no-such-coin")
+async def test_an_unknown_coin_is_a_404_naming_id(depth_catalogue, fake_upstream, engine_client):
+    response = await engine_client.get("/api/data/orderbook?id=no-such-coin")
     assert response.status_code == 404, response.text
     assert (response.json()["field"], response.json()["values"]) == ("id", ["no-such-coin"])
     assert fake_upstream.calls() == 0
 
 
-async def test_bad_parameters_are_a_400_naming_the_field(depth_catalogue, client):
-    response = await client.get("/api/data/candles?id=bitcoin&interval=2h")
+async def test_bad_parameters_are_a_400_naming_the_field(depth_catalogue, engine_client):
+    response = await engine_client.get("/api/data/candles?id=bitcoin&interval=2h")
     assert response.status_code == 400
     assert "interval" in response.text
 

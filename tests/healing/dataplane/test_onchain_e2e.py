@@ -10,9 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from providers.onchain_records import AddressBalance, TxStatus
-from providers.runtime import rkey
 from tests.fake_upstream import chain_accounts as ledger
-from tests.live_server import serve_in_process
+from tests.fixtures.dataplane import clear_cache, pools_over_fake
 
 CATALOGUE = Path(__file__).resolve().parents[3] / "fixtures" / "providers.json"
 POST_PROVIDERS = {"publicnode_eth", "trongrid"}
@@ -44,44 +43,17 @@ def fields(cls) -> set[str]:
 
 @pytest.fixture
 def onchain_catalogue(transactional_db, fake_upstream):
-    """The shipped address and tx pools (members and priorities), every provider on the fake upstream."""
-    from pools.models import Pool, PoolMembership
-    from providers.models import Provider
-
+    """The shipped address and tx pools (members in their priority order), every provider on the fake upstream."""
     shipped = json.loads(CATALOGUE.read_text())
-    providers = {}
-    for pool_def in (p for p in shipped["pools"] if p["capability"] in ("address", "tx")):
-        pool = Pool.objects.create(slug=pool_def["slug"], name=pool_def["name"], capability=pool_def["capability"],
-                                   strategy=pool_def["strategy"])
-        for member in pool_def["members"]:
-            slug = member["provider"]
-            if slug not in providers:
-                providers[slug] = Provider.objects.create(
-                    slug=slug, name=slug, category="explorer", base_url=fake_upstream.base_url(slug),
-                    health_path="/ping", rate_limits="", timeout_s=5, allow_post=slug in POST_PROVIDERS)
-            PoolMembership.objects.create(pool=pool, provider=providers[slug], priority=member["priority"])
-    return providers
-
-
-async def _no_wait(seconds: float) -> None:
-    return None
-
-
-@pytest.fixture
-async def client(clock):
-    async with serve_in_process(deps_overrides={"clock": clock, "sleep": _no_wait}, check_interval_s=0.05) as c:
-        yield c
-
-
-def clear_cache(redis_client):
-    for key in redis_client.scan_iter(rkey("cache", "*")):
-        redis_client.delete(key)
+    pools = {p["capability"]: [m["provider"] for m in sorted(p["members"], key=lambda m: -m["priority"])]
+             for p in shipped["pools"] if p["capability"] in ("address", "tx")}
+    return pools_over_fake(fake_upstream, pools, category=lambda slug: "explorer", allow_post=POST_PROVIDERS)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-async def test_every_chain_answers_the_normalized_record(onchain_catalogue, fake_upstream, client, case):
+async def test_every_chain_answers_the_normalized_record(onchain_catalogue, fake_upstream, engine_client, case):
     path, providers, cls, _ = CASES[case]
-    response = await client.get(path)
+    response = await engine_client.get(path)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["meta"]["source"] == providers[0] and body["meta"]["served"] == "live"
@@ -90,27 +62,27 @@ async def test_every_chain_answers_the_normalized_record(onchain_catalogue, fake
     assert {a["provider"] for a in body["meta"]["attempts"]} == {providers[0]}
 
 
-async def test_amounts_are_numbers_in_the_coin_and_exact_strings_in_the_smallest_unit(onchain_catalogue, client):
-    eth = (await client.get(CASES["address-ethereum"][0])).json()["data"]
+async def test_amounts_are_numbers_in_the_coin_and_exact_strings_in_the_smallest_unit(onchain_catalogue, engine_client):
+    eth = (await engine_client.get(CASES["address-ethereum"][0])).json()["data"]
     assert eth["address"] == ETH  # normalized to the EIP-55 spelling
     assert (eth["symbol"], eth["decimals"], eth["balance_raw"]) == ("ETH", 18, "1234567890123456789012")
     assert eth["balance"] == pytest.approx(1234.567890123456789012)
-    tron = (await client.get(CASES["address-tron"][0])).json()["data"]
+    tron = (await engine_client.get(CASES["address-tron"][0])).json()["data"]
     assert (tron["symbol"], tron["balance"], tron["balance_raw"]) == ("TRX", 98765.4321, "98765432100")
-    tx = (await client.get(CASES["tx-bitcoin"][0])).json()["data"]
+    tx = (await engine_client.get(CASES["tx-bitcoin"][0])).json()["data"]
     assert (tx["status"], tx["symbol"], tx["fee"], tx["fee_raw"]) == ("confirmed", "BTC", 1.41e-05, "1410")
     assert tx["timestamp"].endswith("Z")
 
 
 @pytest.mark.parametrize("case", sorted(c for c in CASES if len(CASES[c][1]) > 1))
-async def test_fallback_from_each_provider_to_the_next_keeps_the_record(onchain_catalogue, fake_upstream, client,
+async def test_fallback_from_each_provider_to_the_next_keeps_the_record(onchain_catalogue, fake_upstream, engine_client,
                                                                        redis_client, case):
     path, providers, cls, agreed = CASES[case]
-    first = (await client.get(path)).json()["data"]
+    first = (await engine_client.get(path)).json()["data"]
     for broken, expected in zip(providers, providers[1:], strict=False):
         fake_upstream.fault(broken, "status", status=503)
         clear_cache(redis_client)
-        response = await client.get(path)
+        response = await engine_client.get(path)
         assert response.status_code == 200, (broken, response.text)
         body = response.json()
         assert body["meta"]["source"] == expected, body["meta"]["attempts"]
@@ -118,9 +90,9 @@ async def test_fallback_from_each_provider_to_the_next_keeps_the_record(onchain_
         assert {k: body["data"][k] for k in agreed} == {k: first[k] for k in agreed}, expected
 
 
-async def test_an_error_inside_http_200_falls_back_too(onchain_catalogue, fake_upstream, client):
+async def test_an_error_inside_http_200_falls_back_too(onchain_catalogue, fake_upstream, engine_client):
     fake_upstream.fault("etherscan", "error_in_200")
-    response = await client.get(CASES["address-ethereum"][0])
+    response = await engine_client.get(CASES["address-ethereum"][0])
     assert response.status_code == 200
     attempts = response.json()["meta"]["attempts"]
     # Etherscan's status "0" with an unlisted reason is bad data: it counts against Etherscan, then PublicNode.
@@ -128,14 +100,14 @@ async def test_an_error_inside_http_200_falls_back_too(onchain_catalogue, fake_u
 
 
 @pytest.mark.parametrize(("chain", "address"), [("ethereum", UNUSED_EVM), ("bitcoin", UNUSED_BTC)])
-async def test_an_address_never_used_is_a_zero_balance(onchain_catalogue, client, chain, address):
-    response = await client.get(f"/api/data/address?chain={chain}&address={address}")
+async def test_an_address_never_used_is_a_zero_balance(onchain_catalogue, engine_client, chain, address):
+    response = await engine_client.get(f"/api/data/address?chain={chain}&address={address}")
     assert response.status_code == 200, response.text
     assert (response.json()["data"]["balance"], response.json()["data"]["balance_raw"]) == (0, "0")
 
 
-async def test_a_pending_transaction_is_pending_with_no_block(onchain_catalogue, client):
-    response = await client.get(f"/api/data/tx?chain=ethereum&hash={ledger.ETH_PENDING_TX}")
+async def test_a_pending_transaction_is_pending_with_no_block(onchain_catalogue, engine_client):
+    response = await engine_client.get(f"/api/data/tx?chain=ethereum&hash={ledger.ETH_PENDING_TX}")
     data = response.json()["data"]
     assert (data["status"], data["block"], data["confirmations"]) == ("pending", None, 0)
 
@@ -148,9 +120,9 @@ async def test_a_pending_transaction_is_pending_with_no_block(onchain_catalogue,
     ("chain=bitcoin&address=1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb", "address"),  # base58check checksum
     ("chain=solana&address=abc", "chain"),
 ])
-async def test_a_bad_address_is_a_400_naming_the_field_and_calls_nobody(onchain_catalogue, fake_upstream, client,
+async def test_a_bad_address_is_a_400_naming_the_field_and_calls_nobody(onchain_catalogue, fake_upstream, engine_client,
                                                                        query, field):
-    response = await client.get(f"/api/data/address?{query}")
+    response = await engine_client.get(f"/api/data/address?{query}")
     assert response.status_code == 400
     assert response.json()["field"] == field
     assert fake_upstream.calls() == 0
@@ -158,23 +130,23 @@ async def test_a_bad_address_is_a_400_naming_the_field_and_calls_nobody(onchain_
 
 @pytest.mark.parametrize("query", ["chain=ethereum&hash=" + "ab" * 32, "chain=bitcoin&hash=0x" + "ab" * 32,
                                    "chain=tron&hash=abc", "chain=ethereum"])
-async def test_a_bad_hash_is_a_400_naming_hash(onchain_catalogue, fake_upstream, client, query):
-    response = await client.get(f"/api/data/tx?{query}")
+async def test_a_bad_hash_is_a_400_naming_hash(onchain_catalogue, fake_upstream, engine_client, query):
+    response = await engine_client.get(f"/api/data/tx?{query}")
     assert response.status_code == 400 and response.json()["field"] == "hash"
     assert fake_upstream.calls() == 0
 
 
 @pytest.mark.parametrize(("chain", "tx_hash"), [("ethereum", "0x" + "07" * 32), ("bitcoin", "07" * 32),
                                                 ("tron", "07" * 32)])
-async def test_an_unknown_transaction_is_a_404_that_no_breaker_counts(onchain_catalogue, client, chain, tx_hash):
+async def test_an_unknown_transaction_is_a_404_that_no_breaker_counts(onchain_catalogue, engine_client, chain, tx_hash):
     for _ in range(6):  # beyond the breaker's 5 consecutive failures
-        response = await client.get(f"/api/data/tx?chain={chain}&hash={tx_hash}")
+        response = await engine_client.get(f"/api/data/tx?chain={chain}&hash={tx_hash}")
         assert response.status_code == 404, response.text
         body = response.json()
         assert (body["field"], body["values"]) == ("hash", [tx_hash])
         assert {a["outcome"] for a in body["attempts"]} == {"not_found"}
     known = {"ethereum": ledger.ETH_TX, "bitcoin": ledger.BTC_TX, "tron": ledger.TRON_TX}[chain]
-    after = (await client.get(f"/api/data/tx?chain={chain}&hash={known}")).json()["meta"]
+    after = (await engine_client.get(f"/api/data/tx?chain={chain}&hash={known}")).json()["meta"]
     assert after["attempts"] == [{"provider": after["source"], "outcome": "ok", "ms": after["attempts"][0]["ms"]}]
 
 

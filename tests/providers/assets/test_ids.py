@@ -91,3 +91,12 @@ def test_sentiment_of_a_coin_outside_the_registry_is_404_with_close_matches(two_
     with pytest.raises(ParamError) as caught:
         parse_request("sentiment", {"ids": "bitcoin,bitcoun"})
     assert caught.value.status == 404 and caught.value.extra["close_matches"] == {"bitcoun": ["bitcoin"]}
+
+
+@pytest.mark.parametrize("endpoint", ["candles", "orderbook"])
+def test_one_coin_endpoints_take_a_symbol_or_a_contract_too(two_pepes, endpoint):
+    assert parse_request(endpoint, {"id": "BTC"}).params["id"] == "bitcoin"
+    assert parse_request(endpoint, {"id": f"eth:{PEPE_ETH}"}).params["id"] == "pepe"
+    with pytest.raises(ParamError) as caught:
+        parse_request(endpoint, {"id": "UNI"})
+    assert (caught.value.field, caught.value.extra["code"]) == ("id", "ambiguous")
