@@ -11,7 +11,17 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
-from tests.fake_upstream import aggregators, chain_accounts, defi_markets, depth, exchanges, feeds, market, onchain
+from tests.fake_upstream import (
+    aggregators,
+    chain_accounts,
+    defi_markets,
+    depth,
+    exchanges,
+    feeds,
+    listings,
+    market,
+    onchain,
+)
 from tests.fake_upstream.errors import ERROR_IN_200_BODY, RATE_LIMIT_BODY
 from tests.fake_upstream.market import GAS, STATE, Answer, generic_answer, jsonrpc_answer
 
@@ -23,6 +33,8 @@ RATE_LIMIT_BODY.update(chain_accounts.RATE_LIMIT_BODY)
 ERROR_IN_200_BODY.update(chain_accounts.ERROR_IN_200_BODY)
 # Candles and order books answer in front of each exchange's own handler (depth.py).
 PROVIDERS = depth.with_depth(PROVIDERS, generic_answer)
+# The listings the asset registry sync reads, in front of those (listings.py).
+PROVIDERS = listings.with_listings(PROVIDERS)
 RATE_LIMIT_BODY.update(depth.RATE_LIMIT_BODY)
 
 FAULT_KINDS = frozenset({"latency", "hang", "reset", "status", "rate_limit", "teapot", "error_in_200",

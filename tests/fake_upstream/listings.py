@@ -1,0 +1,78 @@
+"""The providers' own listings of what they know, in their real shapes, from the fake's coin table
+(coins.py): CoinGecko /coins/list, CoinPaprika /coins, CoinCap /assets (without ids), Binance
+exchangeInfo and Kraken AssetPairs. What the registry sync (healing.asset_listings) reads.
+
+Answered in front of each provider's own handler, like the depth answers (depth.with_depth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.fake_upstream import coins
+from tests.fake_upstream.market import MARKET, RANK, Answer, name_of
+
+Handler = Callable[[str, dict, float], Answer]
+CONTRACTS = {"tether": {"ethereum": "0xdac17f958d2ee523a2206206994597c13d831ec7"},
+             "usd-coin": {"ethereum": "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"}}
+# Quotes each exchange pairs the listed coins with.
+BINANCE_QUOTES, KRAKEN_QUOTES = ("USDT", "BTC"), ("USD", "EUR")
+
+
+def _listed() -> list[coins.Coin]:
+    return sorted((c for c in coins.COINS if c.id in MARKET), key=lambda c: RANK[c.id])
+
+
+def _coingecko(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/coins/list":
+        return None
+    with_platforms = (query.get("include_platform") or [""])[0] == "true"
+    rows = [{"id": c.id, "symbol": c.symbol.lower(), "name": name_of(c.id),
+             **({"platforms": CONTRACTS.get(c.id, {})} if with_platforms else {})} for c in _listed()]
+    return 200, rows, {}
+
+
+def _coinpaprika(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/coins":
+        return None
+    return 200, [{"id": c.paprika, "name": name_of(c.id), "symbol": c.symbol, "rank": RANK[c.id], "is_new": False,
+                  "is_active": True, "type": "token" if c.id in CONTRACTS else "coin"} for c in _listed()], {}
+
+
+def _binance(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/api/v3/exchangeInfo":
+        return None
+    symbols = [{"symbol": c.symbol + quote, "status": "TRADING", "baseAsset": c.symbol, "quoteAsset": quote,
+                "isSpotTradingAllowed": True} for c in _listed() for quote in BINANCE_QUOTES if c.symbol != quote]
+    return 200, {"timezone": "UTC", "serverTime": int(now * 1000), "rateLimits": [], "symbols": symbols}, {}
+
+
+def _kraken(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/0/public/AssetPairs":
+        return None
+    result = {}
+    for c in _listed():
+        if c.kraken == "":
+            continue
+        base = c.kraken or c.symbol
+        for quote in KRAKEN_QUOTES:
+            result[coins.kraken_result_key(base, quote)] = {
+                "altname": base + quote, "wsname": f"{base}/{quote}", "base": base, "quote": "Z" + quote,
+                "status": "online"}
+    return 200, {"error": [], "result": result}, {}
+
+
+LISTING_HANDLERS: dict[str, Handler] = {"coingecko": _coingecko, "coinpaprika": _coinpaprika, "binance": _binance,
+                                        "kraken": _kraken}
+
+
+def with_listings(providers: dict[str, Handler]) -> dict[str, Handler]:
+    """The provider table with each listing answered in front of the provider's own handler."""
+    def chained(slug: str) -> Handler:
+        listing, own = LISTING_HANDLERS[slug], providers[slug]
+
+        def answer(rest: str, query: dict, now: float) -> Answer:
+            found = listing(rest, query, now)
+            return found if found is not None else own(rest, query, now)
+        return answer
+    return {**providers, **{slug: chained(slug) for slug in LISTING_HANDLERS}}
