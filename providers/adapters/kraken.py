@@ -74,12 +74,7 @@ class Kraken(Adapter):
             return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
-        if not isinstance(payload, Mapping):
-            raise BadData(f"{self.slug}: expected an object")
-        self.raise_for_body_error(payload)
-        result = payload.get("result")
-        if not isinstance(result, Mapping):
-            raise BadData(f"{self.slug}: no result block")
+        result = self._result(payload)
         vs = params["vs"]
         quotes = []
         for coin_id in params["ids"]:
@@ -139,14 +134,19 @@ class Kraken(Adapter):
         # Levels are [price, volume, update time].
         return book_of(book, slug=self.slug, params=params)
 
-    def _depth_result(self, params: Mapping[str, Any], payload: Any) -> tuple[Any, Mapping[str, Any]]:
-        """The pair's entry of result (keyed by Kraken's internal name, or the altname) and result."""
+    def _result(self, payload: Any) -> Mapping[str, Any]:
+        """The answer's result block (every Kraken answer: ticker, OHLC, depth, asset pairs)."""
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
         self.raise_for_body_error(payload)
         result = payload.get("result")
         if not isinstance(result, Mapping):
             raise BadData(f"{self.slug}: no result block")
+        return result
+
+    def _depth_result(self, params: Mapping[str, Any], payload: Any) -> tuple[Any, Mapping[str, Any]]:
+        """The pair's entry of result (keyed by Kraken's internal name, or the altname) and result."""
+        result = self._result(payload)
         altname, key = pair_for(self._pair, params["id"], params["vs"])
         return result.get(key, result.get(altname)), result
 
@@ -165,11 +165,8 @@ class Kraken(Adapter):
         return RequestSpec(path="/0/public/AssetPairs")
 
     def parse_listing(self, payload: Any) -> list[Listing]:
-        if not isinstance(payload, Mapping):
-            raise BadData(f"{self.slug}: expected an object")
-        self.raise_for_body_error(payload)
-        result = payload.get("result")
-        if not isinstance(result, Mapping) or not result:
+        result = self._result(payload)
+        if not result:
             raise BadData(f"{self.slug}: no result block")
         # wsname "XBT/USD" carries the names the Ticker request takes (altname XBTUSD = base + quote).
         pairs = (str(row.get("wsname") or "").partition("/")[::2] for row in result.values()

@@ -63,13 +63,7 @@ class Okx(Adapter):
             return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
-        if not isinstance(payload, Mapping):
-            raise BadData(f"{self.slug}: expected an envelope object")
-        self.raise_for_body_error(payload)
-        data = payload.get("data")
-        if not isinstance(data, list):
-            raise BadData(f"{self.slug}: data is not a list")
-        rows = {row.get("instId"): row for row in data if isinstance(row, Mapping)}
+        rows = {row.get("instId"): row for row in self._data(payload) if isinstance(row, Mapping)}
         vs = params["vs"]
         quotes = []
         for coin_id in params["ids"]:
@@ -105,7 +99,7 @@ class Okx(Adapter):
         return RequestSpec(path="/api/v5/market/candles", params=query)
 
     def parse_candles(self, params: Mapping[str, Any], payload: Any) -> list[dict[str, Any]]:
-        data = self._depth_data(payload)
+        data = self._data(payload)
         if not all(isinstance(row, list) and len(row) >= 9 for row in data):
             raise BadData(f"{self.slug}: candle rows are not [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]")
         # confirm "0" is OKX's own word that the candle is still forming.
@@ -117,7 +111,7 @@ class Okx(Adapter):
         return RequestSpec(path="/api/v5/market/books", params={"instId": inst_id, "sz": params["depth"]})
 
     def parse_orderbook(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
-        data = self._depth_data(payload)
+        data = self._data(payload)
         book = data[0] if data and isinstance(data[0], Mapping) else None
         if book is None:
             raise BadData(f"{self.slug}: no book in data")
@@ -126,7 +120,8 @@ class Okx(Adapter):
         return book_of(book, slug=self.slug, params=params,
                        timestamp=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
 
-    def _depth_data(self, payload: Any) -> list[Any]:
+    def _data(self, payload: Any) -> list[Any]:
+        """The envelope's data list (every OKX answer: price, candles, books)."""
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an envelope object")
         self.raise_for_body_error(payload)
