@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,6 +34,9 @@ from healing import activity
 from healing.catalogue import snapshot_builder
 from healing.dataplane import activity_notes, asset_routes, live_ticker
 from healing.dataplane import requests as data_requests
+from healing.dataplane.body import read_json
+from healing.dataplane.compat import serve as compat
+from healing.dataplane.compat.dialects import DIALECTS, dialect_for
 from healing.dataplane.failures import failure_answer as _failure
 from healing.dataplane.headers import secure_send
 from healing.dataplane.hit import render_hit
@@ -231,39 +233,28 @@ async def score_sentiment(request: Request) -> Response:
         if request.query_params:
             key = next(iter(request.query_params))
             raise ParamError(key[:40], "POST /api/data/sentiment takes only a JSON body: {\"texts\": [...]}")
-        texts = sentiment_texts(await _read_json(request, limit=MAX_SENTIMENT_REQUEST_BYTES))
+        texts = sentiment_texts(await read_json(request, MAX_SENTIMENT_REQUEST_BYTES, BODY_READ_TIMEOUT_S))
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field, **exc.extra)
     runtime = await _runtime(request)
     return _answer(await data_requests.score_texts(texts, now=runtime.deps.clock()))
 
 
-async def _read_json(request: Request, limit: int = MAX_PROXY_REQUEST_BYTES) -> Any:
-    # Refused before a byte is read: answering mid-upload is what a client sees as a reset.
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ParamError("body", f"request body larger than {limit} bytes", status=413)
-    chunks, size = [], 0
-    try:
-        # A slow or truncated body must not hold a worker: the whole read has one deadline.
-        async with asyncio.timeout(BODY_READ_TIMEOUT_S):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise ParamError("body", f"request body larger than {limit} bytes", status=413)
-                chunks.append(chunk)
-    except TimeoutError:
-        raise ParamError("body", f"request body not received within {BODY_READ_TIMEOUT_S:g} s", status=408) from None
-    try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError):
-        raise ParamError("body", "the request body must be JSON") from None
+def compat_endpoint(dialect):  # noqa: ANN001, ANN201 - one endpoint per drop-in dialect
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await compat.answer(dialect, request, await _runtime(request))
+        except Exception:
+            logger.exception("data plane error on %s %s", request.method, request.url.path)
+            return compat.error_response(dialect, 503, "temporarily unable to answer; the server log has the details")
+
+    return endpoint
 
 
 @guarded
 async def proxy(request: Request) -> Response:
     try:
-        body = await _read_json(request)
+        body = await read_json(request, MAX_PROXY_REQUEST_BYTES, BODY_READ_TIMEOUT_S)
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field, **exc.extra)
     runtime = await _runtime(request)
@@ -298,7 +289,8 @@ class DataPlane(Starlette):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.hot_queries: dict[tuple[str, bytes], tuple[str, str]] = {}
+        # (path, query string) -> (capability, cache key, params text, drop-in shape or None)
+        self.hot_queries: dict[tuple[str, bytes], tuple[str, str, str, Any]] = {}
         self._hot_version: int | None = None
         self.wanted = Wanted()
         self.activity = activity.ActivityBuffer()
@@ -307,11 +299,12 @@ class DataPlane(Starlette):
         if self.wanted.note(key, endpoint, params):
             spawn(self.wanted.flush(runtime.deps.redis))
 
-    def remember_query(self, scope: Mapping[str, Any], capability: str, key: str, params: str = "") -> None:
+    def remember_query(self, scope: Mapping[str, Any], capability: str, key: str, params: str = "",
+                       shape: Any = None) -> None:
         hot = self.hot_queries
         if len(hot) >= HOT_QUERIES_MAX:
             del hot[next(iter(hot))]  # oldest first; a forgotten query just takes the full path
-        hot[(scope["path"], scope.get("query_string", b""))] = (capability, key, params)
+        hot[(scope["path"], scope.get("query_string", b""))] = (capability, key, params, shape)
 
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - the ASGI signature
         if scope["type"] != "http":
@@ -332,11 +325,14 @@ class DataPlane(Starlette):
     async def _serve(self, runtime: Runtime, scope, receive, send) -> None:  # noqa: ANN001
         # The inbound check (keys, limits) runs here, once, for the fast path and Starlette alike;
         # never skipped, so a first request without lifespan cannot pass unchecked.
-        send = await inbound_send(runtime, scope, send)
+        dialect = dialect_for(scope["path"])
+        refusal = None if dialect is None else functools.partial(compat.refusal_body, dialect)
+        send = await inbound_send(runtime, scope, send, refusal)
         if send is None:
             return
         if scope["method"] == "GET":
-            memo = self.hot_queries.get((scope["path"], scope.get("query_string", b"")))
+            memo_key = (scope["path"], scope.get("query_string", b""))
+            memo = self.hot_queries.get(memo_key)
             if memo is not None:
                 snapshot = await runtime.holder.get()
                 if snapshot.version != self._hot_version:
@@ -346,10 +342,14 @@ class DataPlane(Starlette):
                     held = None
                 else:
                     held = await engine.local_hit(memo[0], memo[1], snapshot.version, runtime.deps)
+                rendered = None
                 if held is not None:
+                    rendered = (render_hit(held, runtime.deps.clock(), runtime.deps.health.down) if memo[3] is None
+                                else compat.render_hit(held, memo_key, memo[3], runtime.deps.health.down))
+                if rendered is not None:
                     self.note_wanted(runtime, memo[1])
                     activity_notes.note(scope, hit=(memo[0], memo[2] or None, held.entry.source))
-                    headers, body = render_hit(held, runtime.deps.clock(), runtime.deps.health.down)
+                    headers, body = rendered
                     await send({"type": "http.response.start", "status": 200, "headers": headers})
                     await send({"type": "http.response.body", "body": body})
                     return
@@ -383,6 +383,7 @@ def create_app(
         Route("/api/data/{capability}/", data, methods=["GET"]),
         Route("/api/crypto-hub/proxy", proxy, methods=["POST"]),
         Route("/api/crypto-hub/proxy/", proxy, methods=["POST"]),
+        *(Route(d.prefix + "{rest:path}", compat_endpoint(d), methods=["GET"]) for d in DIALECTS),
     ]
     app = DataPlane(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error, Exception: last_resort}

@@ -333,8 +333,11 @@ def _rate_headers(limit: int, remaining: int, reset_s: float) -> list[tuple[byte
             (b"ratelimit-reset", str(reset).encode())]
 
 
-async def inbound_send(runtime: Any, scope: Mapping[str, Any], send: Any) -> Any:
-    """The `send` to answer with (RateLimit-* headers added), or None when refused here."""
+async def inbound_send(runtime: Any, scope: Mapping[str, Any], send: Any,
+                       refusal: Callable[[int, str], bytes] | None = None) -> Any:
+    """The `send` to answer with (RateLimit-* headers added), or None when refused here.
+
+    `refusal` renders a refusal's body in a drop-in dialect's shape (the native one otherwise)."""
     guard = getattr(runtime, "inbound", None)
     if guard is None:
         guard = runtime.inbound = InboundGuard(runtime.deps.redis, runtime.deps.health)
@@ -342,7 +345,7 @@ async def inbound_send(runtime: Any, scope: Mapping[str, Any], send: Any) -> Any
     verdict = await guard.check(scope, (await runtime.holder.get()).clients)
     scope[activity_notes.CLIENT] = verdict.client or None  # the activity log says who asked
     if verdict.status:
-        body = verdict.body()
+        body = verdict.body() if refusal is None else refusal(verdict.status, verdict.detail)
         headers = [*verdict.headers, (b"content-type", b"application/json"),
                    (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS]
         await send({"type": "http.response.start", "status": verdict.status, "headers": headers})

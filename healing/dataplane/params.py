@@ -261,7 +261,7 @@ def parse_request(name: str, query: Mapping[str, str]) -> DataRequest:
 
 
 # The data plane's paths; everything else is Django's (cryptohub/asgi.py routes by these).
-DATA_PLANE_PREFIXES = ("/api/data/", "/api/data", "/api/crypto-hub/proxy")
+DATA_PLANE_PREFIXES = ("/api/data/", "/api/data", "/api/crypto-hub/proxy", "/compat/")
 # The old system's paths, answered as thin aliases: the request is the real endpoint's from the
 # first byte (client keys, limits, cache and schema all see /api/data/...).
 OLD_PATHS = {

@@ -173,12 +173,13 @@ def encode_data(data: Any) -> bytes:
 class LocalEntry:
     """An entry as last read from Redis: its raw bytes, decoded once, data pre-encoded once."""
 
-    __slots__ = ("raw", "entry", "capability", "_data_json", "rendered")
+    __slots__ = ("raw", "entry", "capability", "_data_json", "rendered", "shaped")
 
     def __init__(self, raw: bytes, entry: Entry, capability: str) -> None:
         self.raw, self.entry, self.capability = raw, entry, capability
         self._data_json: bytes | None = None
         self.rendered: Any = None  # the data plane's pre-built answer pieces (set by it, once)
+        self.shaped: dict[Any, bytes] | None = None  # drop-in dialects' answers to it, by query
 
     @property
     def data_json(self) -> bytes:
