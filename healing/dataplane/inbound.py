@@ -10,8 +10,9 @@ Anonymous callers are limited per IP by CRYPTOHUB_ANON_LIMITS, a client by its o
 Counters live in Redis, shared by every process: fixed windows that start at a window's first
 hit (the `limits` library's fixed-window rule), one counter per identity and window,
 `inbound:<identity>:<amount>/<multiples>/<granularity>`, expiring with its window. One Lua
-script per request increments the windows (stopping at the first one over its limit) and the
-caller's usage (key format: healing.models.clients): one round trip. While Redis is down
+rule per request increments the windows (stopping at the first one over its limit) and the
+caller's usage (key format: healing.models.clients); the checks of one event-loop turn share one
+script call (healing.dataplane.inbound_batch), so a busy process makes one round trip per turn. While Redis is down
 (the process's RedisHealth) the check does not wait on it: each process limits in memory to
 1/CRYPTOHUB_PROCESS_COUNT of every limit, and keeps the usage counts until Redis is back.
 """
@@ -37,6 +38,7 @@ from limits.aio.strategies import FixedWindowRateLimiter
 
 from healing.dataplane import activity_notes
 from healing.dataplane.headers import SECURITY_HEADERS
+from healing.dataplane.inbound_batch import CheckBatcher
 from healing.engine.degraded import REDIS_DOWN, RedisHealth
 from healing.engine.ratelimit import share_of
 from healing.engine.snapshot import ClientConfig
@@ -50,34 +52,6 @@ logger = logging.getLogger(__name__)
 STAFF_VERDICT_TTL_S = 30.0
 # Session keys whose verdict a process remembers (oldest dropped first).
 STAFF_VERDICTS_MAX = 10_000
-
-# KEYS: n window counters, the usage hash, the usage hash of the day.
-# ARGV: n, n limits, n window lengths (s), now (epoch s), the day hash's TTL (s).
-# Returns count and ms-to-reset per window hit, in order; stops after the first over its limit.
-_HIT_SCRIPT = """
-local n = tonumber(ARGV[1])
-local out, limited = {}, false
-for i = 1, n do
-  local count = redis.call('INCR', KEYS[i])
-  local ttl = -1
-  if count > 1 then ttl = redis.call('PTTL', KEYS[i]) end
-  if ttl < 0 then
-    redis.call('EXPIRE', KEYS[i], ARGV[n + 1 + i])
-    ttl = tonumber(ARGV[n + 1 + i]) * 1000
-  end
-  out[#out + 1] = count
-  out[#out + 1] = ttl
-  if count > tonumber(ARGV[1 + i]) then limited = true break end
-end
-for _, key in ipairs({KEYS[n + 1], KEYS[n + 2]}) do
-  redis.call('HINCRBY', key, 'requests', 1)
-  if limited then redis.call('HINCRBY', key, 'limited', 1) end
-end
-redis.call('HSET', KEYS[n + 1], 'last_seen', ARGV[2 * n + 2])
-redis.call('EXPIRE', KEYS[n + 2], ARGV[2 * n + 3])
-return out
-"""
-
 
 def window_key(ident: str, item: RateLimitItem) -> str:
     return rkey("inbound", ident, f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}")
@@ -205,7 +179,7 @@ class InboundGuard:
         self.redis = redis_client
         self.health = health or RedisHealth()
         self.sessions = sessions or StaffSessions()
-        self._script = redis_client.register_script(_HIT_SCRIPT)
+        self.batcher = CheckBatcher(redis_client)
         self.local = FixedWindowRateLimiter(MemoryStorage())
         # Read once: how many processes share the limits while each counts alone.
         self.process_count = max(1, int(getattr(settings, "CRYPTOHUB_PROCESS_COUNT", 1)))
@@ -266,7 +240,7 @@ class InboundGuard:
         keys = [window_key(ident, item) for item in items]
         keys += [usage_key(usage_name), usage_key(usage_name, utc_day(now))]
         args = [len(items), *(i.amount for i in items), *(i.get_expiry() for i in items), now, USAGE_DAY_TTL_S]
-        out = await self._script(keys=keys, args=args)
+        out = await self.batcher.run(keys, args)
         tightest: tuple[int, int, float] | None = None  # limit, remaining, seconds to reset
         for item, count, ttl_ms in zip(items, out[::2], out[1::2], strict=False):
             reset_s = int(ttl_ms) / 1000

@@ -227,3 +227,46 @@ async def test_a_failing_session_lookup_refuses_without_caching():
     assert await sessions.is_staff("staffsession1") is False
     assert await sessions.is_staff("staffsession1") is False
     assert len(calls) == 2
+
+
+async def test_the_checks_of_one_loop_turn_share_one_round_trip_and_stay_exact(counting_redis, redis_client):
+    import asyncio
+
+    guard = InboundGuard(counting_redis, RedisHealth(), StaffSessions())
+    await guard.check(_scope(KEY), CLIENTS)  # loads the script
+    before, calls = CountingConnection.sent, guard.batcher.calls
+    verdicts = await asyncio.gather(*(guard.check(_scope(KEY), CLIENTS) for _ in range(20)))
+    assert (CountingConnection.sent - before, guard.batcher.calls - calls) == (1, 1)
+    # 3/minute: the first request above took one, so two of the twenty pass, in arrival order.
+    assert [v.status for v in verdicts] == [0, 0] + [429] * 18
+    assert [dict(v.headers)[b"ratelimit-remaining"] for v in verdicts[:2]] == [b"1", b"0"]
+    usage = redis_client.hgetall(usage_key("app"))
+    assert (usage["requests"], usage["limited"]) == ("21", "18")
+    await counting_redis.aclose()
+
+
+async def test_batched_checks_of_two_processes_share_one_limit(redis_server, redis_client):
+    import asyncio
+
+    clients = [_redis(redis_server.url), _redis(redis_server.url)]
+    guards = [InboundGuard(c, RedisHealth(), StaffSessions()) for c in clients]
+    verdicts = await asyncio.gather(*(guards[i % 2].check(_scope(KEY), CLIENTS) for i in range(10)))
+    assert sorted(v.status for v in verdicts) == [0, 0, 0] + [429] * 7
+    assert redis_client.get(window_key("client:app", parse("3/minute"))) == "10"
+    for c in clients:
+        await c.aclose()
+
+
+async def test_a_batch_larger_than_one_script_call_takes_is_split(counting_redis, monkeypatch):
+    import asyncio
+
+    from healing.dataplane import inbound_batch
+
+    monkeypatch.setattr(inbound_batch, "MAX_BATCH", 4)
+    guard = InboundGuard(counting_redis, RedisHealth(), StaffSessions())
+    await guard.check(_scope(KEY), CLIENTS)
+    calls = guard.batcher.calls
+    verdicts = await asyncio.gather(*(guard.check(_scope(KEY), CLIENTS) for _ in range(10)))
+    assert guard.batcher.calls - calls == 3  # 4 + 4 + 2
+    assert [v.status for v in verdicts] == [0, 0] + [429] * 8
+    await counting_redis.aclose()
