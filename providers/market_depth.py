@@ -66,9 +66,12 @@ class OrderBook:
 
 
 # Each exchange adapter serves these capabilities through methods of these names, so the hook in
-# its build_request/parse (shared with its price code) stays two lines.
-DEPTH_REQUESTS: Mapping[str, str] = {"candles": "candles_request", "orderbook": "orderbook_request"}
-DEPTH_PARSERS: Mapping[str, str] = {"candles": "parse_candles", "orderbook": "parse_orderbook"}
+# its build_request/parse (shared with its price code) stays two lines. The 24 h ticker
+# (providers.tickers) rides the same hook: every exchange that has a book has one.
+DEPTH_REQUESTS: Mapping[str, str] = {"candles": "candles_request", "orderbook": "orderbook_request",
+                                     "ticker": "ticker_request"}
+DEPTH_PARSERS: Mapping[str, str] = {"candles": "parse_candles", "orderbook": "parse_orderbook",
+                                    "ticker": "parse_ticker"}
 
 
 # --- request helpers shared by the exchange adapters --------------------------------------------

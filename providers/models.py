@@ -36,6 +36,7 @@ class Capability(models.TextChoices):
     TX = "tx", "Transaction status"
     CANDLES = "candles", "Candles (OHLCV)"
     ORDERBOOK = "orderbook", "Order book"
+    TICKER = "ticker", "Ticker (24 h)"
     DEX = "dex", "DEX pairs"
     STABLECOINS = "stablecoins", "Stablecoins"
     YIELDS = "yields", "DeFi yields"

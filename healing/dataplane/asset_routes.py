@@ -19,7 +19,7 @@ from providers.registry import get_adapter
 SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT = 20, 250
 MAX_QUERY_CHARS = 100
 # Capabilities asked about one coin: the detail says which providers of their pools list it.
-COIN_CAPABILITIES = ("price", "candles", "orderbook")
+COIN_CAPABILITIES = ("price", "candles", "orderbook", "ticker")
 # Providers that take any CoinGecko-style id as it is (no listing needed).
 ID_BASED = frozenset({"coingecko"})
 

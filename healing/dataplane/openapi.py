@@ -29,7 +29,8 @@ DATACLASSES = (
     *openapi_onchain.ONCHAIN_DATACLASSES, *openapi_depth.DEPTH_DATACLASSES, *openapi_defi.DATACLASSES,
 )
 _SCALARS = {str: {"type": "string"}, float: {"type": "number"}, int: {"type": "integer"}, bool: {"type": "boolean"}}
-_TIME_FIELDS = {"last_updated", "updated_at", "source_time", "timestamp", "published_at", "open_time"}
+_TIME_FIELDS = {"last_updated", "updated_at", "source_time", "timestamp", "published_at", "open_time",
+                "close_time"}
 
 
 

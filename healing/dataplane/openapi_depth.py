@@ -1,4 +1,4 @@
-"""OpenAPI tables of the market depth endpoints (candles, orderbook), merged into openapi.py's."""
+"""OpenAPI tables of the market depth endpoints (candles, orderbook, ticker), merged into openapi.py's."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from typing import Any
 from healing.dataplane import params_depth
 from healing.dataplane.openapi_parts import query_param as _param
 from providers import market_depth as md
+from providers.tickers import Ticker
 
 Schema = dict[str, Any]
 
-DEPTH_DATACLASSES = (md.Candle, md.OrderBook)
+DEPTH_DATACLASSES = (md.Candle, md.OrderBook, Ticker)
 
 DEPTH_DATA_SCHEMAS: dict[str, Schema] = {
     "candles": {"type": "array", "items": {"$ref": "#/components/schemas/Candle"}},
     "orderbook": {"$ref": "#/components/schemas/OrderBook"},
+    "ticker": {"$ref": "#/components/schemas/Ticker"},
 }
 
 
@@ -40,4 +42,5 @@ DEPTH_ROUTE_PARAMS: dict[str, list[Schema]] = {
                {"type": "integer", "minimum": 1, "maximum": md.ORDERBOOK_MAX_DEPTH,
                 "default": md.ORDERBOOK_DEFAULT_DEPTH}),
     ],
+    "ticker": _PAIR,
 }

@@ -1,6 +1,6 @@
-"""Parameters of the market depth endpoints: /api/data/candles and /api/data/orderbook.
+"""Parameters of the market depth endpoints: /api/data/candles, /api/data/orderbook and /api/data/ticker.
 
-Both name one coin as `id` (a CoinGecko-style id, checked like the price endpoint's `ids`) and a
+All three name one coin as `id` (a CoinGecko-style id, checked like the price endpoint's `ids`) and a
 quote currency `vs`. Candles take `interval`, `limit` and an optional `start` (ISO-8601 or epoch
 seconds), which is normalized to the first candle boundary at or after it, so two requests for
 the same candles share one cache key. healing.dataplane.params adds `ROUTES` to its table.
@@ -74,10 +74,16 @@ def orderbook_params(query: Mapping[str, str]) -> dict[str, Any]:
             "depth": whole_number(query, "depth", default=ORDERBOOK_DEFAULT_DEPTH, low=1, high=ORDERBOOK_MAX_DEPTH)}
 
 
+def ticker_params(query: Mapping[str, str]) -> dict[str, Any]:
+    return {"id": coin_id(query), "vs": param_coins.vs_code(query)}
+
+
 # The arguments of each CapabilityRoute: healing.dataplane.params adds them to its table.
 ROUTES = (
     ("candles", "candles", candles_params, "/api/data/candles?id=bitcoin&vs=usd&interval=1h&limit=24",
      "OHLCV candles of one pair, oldest first", ("id", "vs", "interval", "limit", "start")),
     ("orderbook", "orderbook", orderbook_params, "/api/data/orderbook?id=bitcoin&vs=usd&depth=10",
      "Top of one pair's order book: best bid/ask, spread, levels", ("id", "vs", "depth")),
+    ("ticker", "ticker", ticker_params, "/api/data/ticker?id=bitcoin&vs=usdt",
+     "24 h ticker of one pair: last, open, high, low, volumes, change, VWAP, best bid/ask", ("id", "vs")),
 )

@@ -25,6 +25,7 @@ from providers.schemas import check_not_future
 TIMESTAMP_FIELDS: Mapping[str, str] = MappingProxyType({
     "price": "last_updated", "markets": "last_updated", "global": "updated_at", "gas": "source_time",
     "fear_greed": "timestamp", "tx": "timestamp", "candles": "open_time", "orderbook": "timestamp",
+    "ticker": "close_time",
 })
 
 

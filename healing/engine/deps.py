@@ -33,6 +33,8 @@ DEFAULT_FRESH_TTL: Mapping[str, float] = MappingProxyType({
     "address": 30, "tx": 10,
     # A forming candle moves with every trade, a book faster still: short, but enough to absorb bursts.
     "candles": 30, "orderbook": 2,
+    # A 24 h ticker's last price moves as a price does: fresh as long.
+    "ticker": 10,
     # DEX prices move by the block; stablecoin supplies and yields are refreshed upstream hourly-ish.
     "dex": 30, "stablecoins": 300, "yields": 600,
 })

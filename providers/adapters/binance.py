@@ -19,7 +19,8 @@ from providers.market_depth import (
     make_candles,
     pair_for,
 )
-from providers.schemas import iso_from_epoch, make_quote
+from providers.schemas import iso_from_epoch, make_quote, number
+from providers.tickers import make_ticker
 
 # Binance has no USD book worth using: USD prices come from the deepest stablecoin pairs.
 QUOTE_ASSET = {"usd": "USDT"}
@@ -30,7 +31,7 @@ BINANCE_MAX_CANDLES = 1000
 
 class Binance(Adapter):
     slug = "binance"
-    capabilities = frozenset({"price", "candles", "orderbook"})
+    capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     # 403 is Binance's WAF limit and 418 an IP ban after ignored 429s: both are rate limits.
     status_outcomes = {403: Outcome.RATE_LIMITED}
     # -1003 "too many requests" sometimes arrives without a 429.
@@ -104,6 +105,30 @@ class Binance(Adapter):
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected a depth object")
         return book_of(payload, slug=self.slug, params=params)
+
+    # --- 24 h ticker: /api/v3/ticker/24hr?symbol= (one object; the price code asks symbols=[...]) ---
+
+    def ticker_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        symbol = pair_for(self._pair, params["id"], params["vs"])
+        return RequestSpec(path="/api/v3/ticker/24hr", params={"symbol": symbol})
+
+    def parse_ticker(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        self.raise_for_body_error(payload)
+        symbol = self._pair(params["id"], params["vs"])
+        if not isinstance(payload, Mapping) or payload.get("symbol") != symbol:
+            raise BadData(f"{self.slug}: expected the 24 h ticker object of {symbol}")
+        opened, closed = (self._iso_ms(payload.get(name), name) for name in ("openTime", "closeTime"))
+        return make_ticker(
+            slug=self.slug, params=params, pair=symbol, last=payload.get("lastPrice"), open=payload.get("openPrice"),
+            high=payload.get("highPrice"), low=payload.get("lowPrice"), volume=payload.get("volume"),
+            quote_volume=payload.get("quoteVolume"), change=payload.get("priceChange"),
+            change_pct=payload.get("priceChangePercent"), vwap=payload.get("weightedAvgPrice"),
+            bid=payload.get("bidPrice"), bid_size=payload.get("bidQty"), ask=payload.get("askPrice"),
+            ask_size=payload.get("askQty"), open_time=opened, close_time=closed, trades=payload.get("count"))
+
+    def _iso_ms(self, value: Any, name: str) -> str | None:
+        millis = number(value, name, slug=self.slug)
+        return None if millis is None else iso_from_epoch(millis / 1000, slug=self.slug)
 
     def body_error(self, payload: Any) -> ProviderError | None:
         if not isinstance(payload, Mapping) or "code" not in payload:

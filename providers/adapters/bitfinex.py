@@ -1,4 +1,5 @@
-"""Bitfinex v2 public: /tickers?symbols=tBTCUSD,tETHUSD. Rows are bare arrays without field names."""
+"""Bitfinex v2 public: /tickers?symbols=tBTCUSD,tETHUSD for prices, /ticker/tBTCUSD for one pair's 24 h
+ticker. Rows are bare arrays without field names."""
 
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ from providers.market_depth import (
     pair_for,
 )
 from providers.schemas import make_quote, number
+from providers.tickers import make_ticker
 
 # Positions in a trading ("t...") ticker row.
 ROW_SYMBOL, ROW_CHANGE_RELATIVE, ROW_LAST_PRICE, ROW_VOLUME = 0, 6, 7, 8
 TRADING_ROW_LENGTH = 11
+# /ticker/{symbol} answers one trading row without its symbol: [BID, BID_SIZE, ASK, ASK_SIZE,
+# DAILY_CHANGE, DAILY_CHANGE_RELATIVE, LAST_PRICE, VOLUME, HIGH, LOW].
+TICKER_FIELDS = ("bid", "bid_size", "ask", "ask_size", "change", "change_relative", "last", "volume", "high", "low")
 # Bitfinex's own ticker names for a few assets.
 ALIASES = {"USDT": "UST", "DASH": "DSH", "IOTA": "IOT"}
 LISTING_RENAMES = {own: usual for usual, own in ALIASES.items()}
@@ -40,7 +45,7 @@ def trading_symbol(base: str, quote: str) -> str:
 
 class Bitfinex(Adapter):
     slug = "bitfinex"
-    capabilities = frozenset({"price", "candles", "orderbook"})
+    capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_codes = {
         # ERR_RATE_LIMIT, and the same as a numeric code (recalled from Bitfinex's error list, not
         # seen in a recording).
@@ -136,6 +141,29 @@ class Bitfinex(Adapter):
         if len(bids) + len(asks) < len(payload):
             raise BadData(f"{self.slug}: a book level has no signed AMOUNT")
         return make_orderbook(slug=self.slug, params=params, bids=bids, asks=asks)
+
+    # --- 24 h ticker: /ticker/{symbol} -------------------------------------------------------------------
+
+    def ticker_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        return RequestSpec(path=f"/ticker/{pair_for(self._symbol, params['id'], params['vs'])}")
+
+    def parse_ticker(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        self.raise_for_body_error(payload)
+        symbol = self._symbol(params["id"], params["vs"])
+        if payload == []:
+            # An unknown symbol has an empty ticker rather than an error, as its book does.
+            raise NotFound(f"{self.slug}: no ticker for {symbol}", field="id", values=[params["id"]])
+        if not isinstance(payload, list) or len(payload) < len(TICKER_FIELDS):
+            raise BadData(f"{self.slug}: the ticker of {symbol} is not [BID, BID_SIZE, ASK, ..., HIGH, LOW]")
+        row = dict(zip(TICKER_FIELDS, payload, strict=False))
+        relative = number(row.pop("change_relative"), "DAILY_CHANGE_RELATIVE", slug=self.slug)
+        # BID_SIZE and ASK_SIZE are the sums of the 25 best levels, not the size at the best price:
+        # left out rather than passed off as one.
+        del row["bid_size"], row["ask_size"]
+        # DAILY_CHANGE is last minus the price 24 h ago (so the open follows from it) and its
+        # _RELATIVE a ratio, not a percentage. VOLUME is in the base asset; no quote volume or time.
+        return make_ticker(slug=self.slug, params=params, pair=symbol, **row,
+                           change_pct=round(relative * 100, PCT_DECIMALS) if relative is not None else None)
 
     def body_error(self, payload: Any) -> ProviderError | None:
         summary = f"error inside HTTP 200: {str(payload)[:120]}"

@@ -1,4 +1,5 @@
-"""Coinbase Exchange (api.exchange.coinbase.com): /products/{id}/candles and /products/{id}/book?level=2.
+"""Coinbase Exchange (api.exchange.coinbase.com): /products/{id}/candles, /products/{id}/book?level=2
+and /products/{id}/stats.
 
 The exchange behind the Coinbase App: same coins, but its own host, product ids such as BTC-USD
 (real USD books, no stablecoin stand-in) and bare-number candle rows, newest first. Errors come
@@ -24,6 +25,7 @@ from providers.market_depth import (
     pair_for,
     window_end,
 )
+from providers.tickers import make_ticker
 from providers.values import iso_from_epoch, iso_from_string
 
 # Candle granularities in seconds: 1m, 5m, 15m, 1h, 6h and 1d; there is no 4h.
@@ -34,7 +36,7 @@ MAX_CANDLES = 300
 
 class CoinbaseExchange(Adapter):
     slug = "coinbase_exchange"
-    capabilities = frozenset({"candles", "orderbook"})
+    capabilities = frozenset({"candles", "orderbook", "ticker"})
     error_markers = {"rate limit": Outcome.RATE_LIMITED}
 
     def _product(self, coin_id: str, vs: str) -> str:
@@ -80,6 +82,19 @@ class CoinbaseExchange(Adapter):
             raise BadData(f"{self.slug}: expected a book object")
         return book_of(payload, slug=self.slug, params=params,
                        timestamp=iso_from_string(payload.get("time"), slug=self.slug))
+
+    def ticker_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        # /stats is the rolling 24 h window (open, high, low, last, base volume); /ticker would add
+        # the best bid/ask and a time but has no open, high or low. One call per fetch: stats.
+        return RequestSpec(path=f"/products/{pair_for(self._product, params['id'], params['vs'])}/stats")
+
+    def parse_ticker(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        self.raise_for_body_error(payload)
+        if not isinstance(payload, Mapping):
+            raise BadData(f"{self.slug}: expected a stats object")
+        return make_ticker(slug=self.slug, params=params, pair=self._product(params["id"], params["vs"]),
+                           last=payload.get("last"), open=payload.get("open"), high=payload.get("high"),
+                           low=payload.get("low"), volume=payload.get("volume"))
 
     def classify_http_error(self, status: int, payload: Any) -> Outcome:
         # 404 {"message": "NotFound"} is a product the exchange does not list (another may); any

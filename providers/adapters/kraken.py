@@ -19,6 +19,7 @@ from providers.market_depth import (
     pair_for,
 )
 from providers.schemas import make_quote, number
+from providers.tickers import make_ticker
 
 # Kraken's legacy assets get an X (crypto) or Z (fiat) prefix in result keys: XBTUSD -> XXBTZUSD.
 _LEGACY_CRYPTO = frozenset({"XBT", "ETH", "LTC", "XRP", "XLM", "ETC", "XMR", "ZEC", "MLN", "REP"})
@@ -47,7 +48,7 @@ KRAKEN_MAX_CANDLES = 720
 
 class Kraken(Adapter):
     slug = "kraken"
-    capabilities = frozenset({"price", "candles", "orderbook"})
+    capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     # Kraken error strings ("<severity><category>:<message>") and what they mean for the engine.
     error_markers = {
         **dict.fromkeys(("EAPI:Rate limit", "EGeneral:Too many requests", "EService:Throttled"), Outcome.RATE_LIMITED),
@@ -133,6 +134,32 @@ class Kraken(Adapter):
             raise BadData(f"{self.slug}: no book for the pair")
         # Levels are [price, volume, update time].
         return book_of(book, slug=self.slug, params=params)
+
+    # --- 24 h ticker: /0/public/Ticker for one pair (the price code's call) -----------------------
+
+    def ticker_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        altname, _ = pair_for(self._pair, params["id"], params["vs"])
+        return RequestSpec(path="/0/public/Ticker", params={"pair": altname})
+
+    def parse_ticker(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        row, result = self._depth_result(params, payload)
+        altname, key = self._pair(params["id"], params["vs"])
+        if not isinstance(row, Mapping):
+            raise BadData(f"{self.slug}: {key} missing from the answer")
+        try:
+            # a/b are [price, whole-lot volume, lot volume]; v, p, t, l, h are [today, last 24 h].
+            bid, ask = row["b"], row["a"]
+            fields = {"last": row["c"][0], "high": row["h"][1], "low": row["l"][1], "volume": row["v"][1],
+                      "vwap": row["p"][1], "trades": row["t"][1], "bid": bid[0], "bid_size": bid[2],
+                      "ask": ask[0], "ask_size": ask[2]}
+        except (KeyError, IndexError, TypeError) as exc:
+            raise BadData(f"{self.slug}: malformed ticker for {key}") from exc
+        volume, vwap = number(fields["volume"], "v", slug=self.slug), number(fields["vwap"], "p", slug=self.slug)
+        # o is today's open (since 00:00 UTC), not the price 24 h ago: open and change stay null.
+        # The volume times its VWAP is, by the VWAP's definition, the volume in the quote currency.
+        # Kraken's ticker carries no time.
+        return make_ticker(slug=self.slug, params=params, pair=key if key in result else altname,
+                           quote_volume=volume * vwap if volume is not None and vwap is not None else None, **fields)
 
     def _result(self, payload: Any) -> Mapping[str, Any]:
         """The answer's result block (every Kraken answer: ticker, OHLC, depth, asset pairs)."""

@@ -23,6 +23,7 @@ from providers.market_depth import (
     window_end,
 )
 from providers.schemas import iso_from_epoch, make_quote, number
+from providers.tickers import make_ticker
 
 SUCCESS_CODE = "200000"
 # KuCoin's USD liquidity is in USDT pairs, as on Binance.
@@ -36,7 +37,7 @@ KUCOIN_MAX_CANDLES = 1500
 
 class KuCoin(Adapter):
     slug = "kucoin"
-    capabilities = frozenset({"price", "candles", "orderbook"})
+    capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_codes = {"429000": Outcome.RATE_LIMITED}
     # 400xxx are parameter/symbol errors: asking again will not help.
     error_code_prefixes = {"400": Outcome.PERMANENT}
@@ -124,6 +125,35 @@ class KuCoin(Adapter):
         stamp_ms = number(book.get("time"), "time", slug=self.slug)
         return book_of(book, slug=self.slug, params=params,
                        timestamp=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+
+    # --- 24 h ticker: /api/v1/market/stats -----------------------------------------------------------
+
+    def ticker_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        return RequestSpec(path="/api/v1/market/stats", params={"symbol": pair_for(self._pair, params["id"],
+                                                                                   params["vs"])})
+
+    def parse_ticker(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        stats = self._depth_data(params, payload)
+        if not isinstance(stats, Mapping):
+            raise BadData(f"{self.slug}: stats is not an object")
+        if all(stats.get(name) is None for name in ("last", "buy", "sell", "high", "low")):
+            # A symbol KuCoin does not trade can also answer success with a stats object of nulls.
+            raise NotFound(f"{self.slug}: no pair for {params['id']}/{params['vs']}", field="id", values=[params["id"]])
+        change_rate = number(stats.get("changeRate"), "changeRate", slug=self.slug)
+        volume = number(stats.get("vol"), "vol", slug=self.slug)
+        turnover = number(stats.get("volValue"), "volValue", slug=self.slug)
+        stamp_ms = number(stats.get("time"), "time", slug=self.slug)
+        # changePrice is last minus the price 24 h ago, so the open follows from it. VWAP is the
+        # turnover over the volume; averagePrice is not used: KuCoin answers "0" there for quiet pairs.
+        # Stats carries no bid/ask sizes, trade count or window start.
+        return make_ticker(
+            slug=self.slug, params=params, pair=self._pair(params["id"], params["vs"]), last=stats.get("last"),
+            high=stats.get("high"), low=stats.get("low"), volume=volume, quote_volume=turnover,
+            change=stats.get("changePrice"),
+            change_pct=round(change_rate * 100, PCT_DECIMALS) if change_rate is not None else None,
+            vwap=turnover / volume if turnover is not None and volume else None,
+            bid=stats.get("buy"), ask=stats.get("sell"),
+            close_time=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
 
     def _depth_data(self, params: Mapping[str, Any], payload: Any) -> Any:
         if not isinstance(payload, Mapping):

@@ -23,6 +23,7 @@ from providers.market_depth import (
     window_end,
 )
 from providers.schemas import iso_from_epoch, make_quote, number
+from providers.tickers import make_ticker
 
 SUCCESS_CODE = "0"
 QUOTE_ASSET = {"usd": "USDT"}
@@ -35,7 +36,7 @@ OKX_MAX_CANDLES = 300
 
 class Okx(Adapter):
     slug = "okx"
-    capabilities = frozenset({"price", "candles", "orderbook"})
+    capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_codes = {
         "50011": Outcome.RATE_LIMITED,
         # 50001 service unavailable, 50004 endpoint timeout, 50013 system busy.
@@ -119,6 +120,27 @@ class Okx(Adapter):
         # Levels are [price, size, "0" (deprecated), order count].
         return book_of(book, slug=self.slug, params=params,
                        timestamp=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+
+    # --- 24 h ticker: /api/v5/market/ticker (the price code's single-pair call) --------------------
+
+    def ticker_request(self, params: Mapping[str, Any]) -> RequestSpec:
+        return RequestSpec(path="/api/v5/market/ticker", params={"instId": pair_for(self._inst_id, params["id"],
+                                                                                     params["vs"])})
+
+    def parse_ticker(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+        inst_id = self._inst_id(params["id"], params["vs"])
+        row = next((r for r in self._data(payload) if isinstance(r, Mapping) and r.get("instId") == inst_id), None)
+        if row is None:
+            raise BadData(f"{self.slug}: {inst_id} missing from the answer")
+        stamp_ms = number(row.get("ts"), "ts", slug=self.slug)
+        # open24h is the price 24 h ago (sodUtc0/8 are day opens); for spot vol24h is in the base
+        # asset and volCcy24h in the quote currency. OKX gives no VWAP, trade count or window start.
+        return make_ticker(
+            slug=self.slug, params=params, pair=inst_id, last=row.get("last"), open=row.get("open24h"),
+            high=row.get("high24h"), low=row.get("low24h"), volume=row.get("vol24h"),
+            quote_volume=row.get("volCcy24h"), bid=row.get("bidPx"), bid_size=row.get("bidSz"),
+            ask=row.get("askPx"), ask_size=row.get("askSz"),
+            close_time=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
 
     def _data(self, payload: Any) -> list[Any]:
         """The envelope's data list (every OKX answer: price, candles, books)."""

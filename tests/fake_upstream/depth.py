@@ -224,10 +224,12 @@ DEPTH_HANDLERS: dict[str, Callable[[str, dict, float], Answer | None]] = {
 }
 
 
-def with_depth(providers: dict[str, Handler], fallback: Handler) -> dict[str, Handler]:
-    """The provider table with candle and book answers in front of each exchange's own handler."""
+def with_depth(providers: dict[str, Handler], fallback: Handler,
+               handlers: dict[str, Callable[[str, dict, float], Answer | None]] = DEPTH_HANDLERS) -> dict[str, Handler]:
+    """The provider table with candle and book answers (or other `handlers`, which answer None for
+    a path they do not know) in front of each exchange's own handler."""
     def chained(slug: str) -> Handler:
-        depth, own = DEPTH_HANDLERS[slug], providers.get(slug)
+        depth, own = handlers[slug], providers.get(slug)
 
         def answer(rest: str, query: dict, now: float) -> Answer:
             found = depth(rest, query, now)
@@ -235,4 +237,4 @@ def with_depth(providers: dict[str, Handler], fallback: Handler) -> dict[str, Ha
                 return found
             return own(rest, query, now) if own else fallback(slug, rest)
         return answer
-    return {**providers, **{slug: chained(slug) for slug in DEPTH_HANDLERS}}
+    return {**providers, **{slug: chained(slug) for slug in handlers}}

@@ -10,7 +10,19 @@ import functools
 from typing import Any
 
 from tests.fake_upstream import coins
-from tests.fake_upstream.market import MARKET, RANK, STATE, Answer, _coin_of, _csv, _decimal, _q, _vs_of, generic_answer
+from tests.fake_upstream.market import (
+    MARKET,
+    RANK,
+    STATE,
+    Answer,
+    _coin_of,
+    _csv,
+    _decimal,
+    _q,
+    _vs_of,
+    day_range,
+    generic_answer,
+)
 
 MAJORS = ("BTC", "ETH")
 # The pairs each exchange lists: every coin against its dollar quotes, the majors in some fiat,
@@ -112,10 +124,10 @@ def bitfinex(rest: str, query: dict, now: float) -> Answer:
 
 def _okx_row(inst_id: str, facts: dict[str, float], now: float) -> dict[str, Any]:
     price = facts["price"]
-    open_24h = price / (1 + facts["change"] / 100)
+    open_24h, high, low = day_range(facts)
     return {"instType": "SPOT", "instId": inst_id, "last": _decimal(price), "lastSz": "0.0011",
             "askPx": _decimal(price), "askSz": "0.4", "bidPx": _decimal(price), "bidSz": "1.2",
-            "open24h": f"{open_24h:.10g}", "high24h": _decimal(price * 1.01), "low24h": _decimal(price * 0.98),
+            "open24h": f"{open_24h:.10g}", "high24h": f"{high:.10g}", "low24h": f"{low:.10g}",
             "volCcy24h": f"{facts['volume'] / 30:.2f}", "vol24h": f"{facts['volume'] / price / 30:.4f}",
             "ts": str(int(now * 1000)), "sodUtc0": f"{open_24h:.10g}", "sodUtc8": f"{open_24h:.10g}"}
 

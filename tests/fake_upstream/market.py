@@ -126,6 +126,14 @@ class State:
 STATE = State()
 
 
+def day_range(facts: dict[str, float]) -> tuple[float, float, float]:
+    """(open 24 h ago, high, low) of a pair's day: the open follows from the table's change, and the
+    range holds both the open and the current price, as every exchange's 24 h window does."""
+    price = facts["price"]
+    opened = price / (1 + facts["change"] / 100)
+    return opened, max(price, opened) * 1.01, min(price, opened) * 0.99
+
+
 def _decimal(value: float) -> str:
     """A number as providers print it in strings: plain decimal digits, never exponent form."""
     return format(Decimal(repr(value)), "f")
@@ -266,13 +274,14 @@ def _binance_row(pair: str, now: float) -> dict[str, Any] | None:
     if facts is None:
         return None
     price = facts["price"]
-    open_price = price / (1 + facts["change"] / 100)
+    open_price, high, low = day_range(facts)
     close_ms = int(now * 1000) - 1
     return {"symbol": pair, "priceChange": f"{price - open_price:.8f}", "priceChangePercent": f"{facts['change']:.3f}",
             "weightedAvgPrice": f"{price:.8f}", "prevClosePrice": f"{open_price:.8f}", "lastPrice": f"{price:.8f}",
-            "lastQty": "0.01000000", "bidPrice": f"{price:.8f}", "askPrice": f"{price:.8f}",
-            "openPrice": f"{open_price:.8f}", "highPrice": f"{price * 1.01:.8f}", "lowPrice": f"{price * 0.99:.8f}",
-            "volume": f"{facts['volume'] / price:.8f}", "quoteVolume": f"{facts['volume']:.8f}",
+            "lastQty": "0.01000000", "bidPrice": f"{price:.8f}", "bidQty": "4.61012000", "askPrice": f"{price:.8f}",
+            "askQty": "2.00841000", "openPrice": f"{open_price:.8f}", "highPrice": f"{high:.8f}",
+            "lowPrice": f"{low:.8f}", "volume": f"{facts['volume'] / price:.8f}",
+            "quoteVolume": f"{facts['volume']:.8f}",
             "openTime": close_ms - 86_399_999, "closeTime": close_ms, "firstId": 1, "lastId": 1000, "count": 1000}
 
 
@@ -307,9 +316,11 @@ def kraken(rest: str, query: dict, now: float) -> Answer:
             return 200, {"error": ["EQuery:Unknown asset pair"]}, {}
         p = _decimal(facts["price"])
         volume = f"{facts['volume'] / facts['price']:.8f}"
+        # o is today's open (here the current price); h and l hold the 24 h window.
+        _, high, low = (_decimal(value) for value in day_range(facts))
         result[coins.kraken_result_key(*split)] = {
             "a": [p, "1", "1.000"], "b": [p, "1", "1.000"], "c": [p, "0.01000000"], "v": [volume, volume],
-            "p": [p, p], "t": [1000, 2000], "l": [p, p], "h": [p, p], "o": p}
+            "p": [p, p], "t": [1000, 2000], "l": [low, low], "h": [high, high], "o": p}
     return 200, {"error": [], "result": result}, {}
 
 

@@ -21,6 +21,7 @@ from tests.fake_upstream import (
     listings,
     market,
     onchain,
+    tickers,
 )
 from tests.fake_upstream.errors import ERROR_IN_200_BODY, RATE_LIMIT_BODY
 from tests.fake_upstream.market import GAS, STATE, Answer, generic_answer, jsonrpc_answer
@@ -33,6 +34,8 @@ RATE_LIMIT_BODY.update(chain_accounts.RATE_LIMIT_BODY)
 ERROR_IN_200_BODY.update(chain_accounts.ERROR_IN_200_BODY)
 # Candles and order books answer in front of each exchange's own handler (depth.py).
 PROVIDERS = depth.with_depth(PROVIDERS, generic_answer)
+# The 24 h tickers the price answers do not already give, in front of those (tickers.py).
+PROVIDERS = depth.with_depth(PROVIDERS, generic_answer, tickers.TICKER_HANDLERS)
 # The listings the asset registry sync reads, in front of those (listings.py).
 PROVIDERS = listings.with_listings(PROVIDERS)
 RATE_LIMIT_BODY.update(depth.RATE_LIMIT_BODY)

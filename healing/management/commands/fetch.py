@@ -54,10 +54,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("capability", help=f"one of: {', '.join(sorted(CAPABILITIES))}")
         parser.add_argument("--ids", help="comma-separated coin ids (price, sentiment)")
-        parser.add_argument("--vs", help="quote currency (price, markets, global)")
+        parser.add_argument("--vs", help="quote currency (price, markets, global, candles, orderbook, ticker)")
         parser.add_argument("--address", help="an address on --chain (address)")
         parser.add_argument("--hash", help="a transaction hash on --chain (tx)")
-        parser.add_argument("--id", help="one coin id (candles, orderbook)")
+        parser.add_argument("--id", help="one coin id (candles, orderbook, ticker)")
         parser.add_argument("--interval", help="candle length: 1m, 5m, 15m, 1h, 4h, 1d (candles)")
         parser.add_argument("--start", help="first candle at or after this ISO time or epoch second (candles)")
         parser.add_argument("--depth", help="book levels per side (orderbook)")

@@ -23,6 +23,7 @@ def test_every_endpoint_normalizes_its_defaults():
         "tx": ({"hash": "0x" + "AB" * 32}, {"chain": "ethereum", "hash": "0x" + "ab" * 32}),
         "candles": ({"id": "bitcoin"}, {"id": "bitcoin", "vs": "usd", "interval": "1h", "limit": 100, "start": None}),
         "orderbook": ({"id": "bitcoin"}, {"id": "bitcoin", "vs": "usd", "depth": 10}),
+        "ticker": ({"id": "bitcoin"}, {"id": "bitcoin", "vs": "usd"}),
         "dex": ({"token": "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"},
                 {"chain": "ethereum", "token": "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"}),
         "stablecoins": ({}, {"limit": 100}),

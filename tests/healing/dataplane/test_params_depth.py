@@ -1,4 +1,5 @@
-"""Parameters of /api/data/candles and /api/data/orderbook: normalization and 400s naming the field."""
+"""Parameters of /api/data/candles, /api/data/orderbook and /api/data/ticker: normalization, 400s naming
+the field and 404s for coins nobody has."""
 
 import pytest
 
@@ -26,6 +27,19 @@ def test_orderbook_params():
     assert (req.capability, req.params) == ("orderbook", {"id": "ethereum", "vs": "eur", "depth": 100})
 
 
+def test_ticker_params_name_one_coin_by_id_or_symbol_and_a_lower_case_quote():
+    req = parse_request("ticker", {"id": "BTC", "vs": "USDT"})
+    assert (req.capability, req.params) == ("ticker", {"id": "bitcoin", "vs": "usdt"})
+    assert parse_request("ticker", {"id": "ethereum"}).params == {"id": "ethereum", "vs": "usd"}
+
+
+@pytest.mark.parametrize("query", [{"id": "eth:0x" + "12" * 20}, {"id": "NOSUCH.COIN"}])
+def test_a_ticker_of_a_coin_nobody_has_is_a_404_naming_id(query):
+    with pytest.raises(ParamError) as caught:
+        parse_request("ticker", query)
+    assert (caught.value.field, caught.value.status) == ("id", 404)
+
+
 @pytest.mark.parametrize(("name", "query", "field"), [
     ("candles", {}, "id"),
     ("candles", {"id": "bitcoin,ethereum"}, "id"),
@@ -43,6 +57,13 @@ def test_orderbook_params():
     ("orderbook", {"id": "bitcoin", "depth": "ten"}, "depth"),
     ("orderbook", {"id": "bitcoin", "interval": "1h"}, "interval"),
     ("orderbook", {"id": "bitcoin", "consensus": "3"}, "consensus"),
+    ("ticker", {}, "id"),
+    ("ticker", {"vs": "usdt"}, "id"),
+    ("ticker", {"id": "bitcoin,ethereum"}, "id"),
+    ("ticker", {"id": "bitcoin", "vs": "u$dt"}, "vs"),
+    ("ticker", {"id": "bitcoin", "depth": "5"}, "depth"),
+    ("ticker", {"ids": "bitcoin"}, "ids"),
+    ("ticker", {"id": "bitcoin", "consensus": "2"}, "consensus"),
 ])
 def test_bad_parameters_name_their_field(name, query, field):
     with pytest.raises(ParamError) as caught:
