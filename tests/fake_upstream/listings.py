@@ -1,6 +1,8 @@
 """The providers' own listings of what they know, in their real shapes, from the fake's coin table
-(coins.py): CoinGecko /coins/list, CoinPaprika /coins, CoinCap /assets (without ids), Binance
-exchangeInfo and Kraken AssetPairs. What the registry sync (healing.asset_listings) reads.
+(coins.py): CoinGecko /coins/list, CoinPaprika /coins, Binance exchangeInfo, Kraken AssetPairs,
+Coinbase /currencies/crypto, Coinbase Exchange /products, KuCoin /api/v2/symbols, OKX spot
+instruments and Bitfinex's pair list. What the registry sync (healing.asset_listings) reads.
+CoinCap's /assets and CoinLore's /tickers/ are their price answers (aggregators.py).
 
 Answered in front of each provider's own handler, like the depth answers (depth.with_depth).
 """
@@ -17,6 +19,9 @@ CONTRACTS = {"tether": {"ethereum": "0xdac17f958d2ee523a2206206994597c13d831ec7"
              "usd-coin": {"ethereum": "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"}}
 # Quotes each exchange pairs the listed coins with.
 BINANCE_QUOTES, KRAKEN_QUOTES = ("USDT", "BTC"), ("USD", "EUR")
+USD_QUOTES = ("USD", "USDT")
+# Bitfinex calls Tether "UST" in its pairs (providers.adapters.bitfinex.ALIASES).
+BITFINEX_CODES = {"USDT": "UST"}
 
 
 def _listed() -> list[coins.Coin]:
@@ -62,8 +67,56 @@ def _kraken(rest: str, query: dict, now: float) -> Answer | None:
     return 200, {"error": [], "result": result}, {}
 
 
-LISTING_HANDLERS: dict[str, Handler] = {"coingecko": _coingecko, "coinpaprika": _coinpaprika, "binance": _binance,
-                                        "kraken": _kraken}
+def _pairs(quotes: tuple[str, ...] = USD_QUOTES) -> list[tuple[str, str]]:
+    return [(c.symbol, quote) for c in _listed() for quote in quotes if c.symbol != quote]
+
+
+def _coinbase(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/currencies/crypto":
+        return None
+    rows = [{"asset_id": c.paprika, "code": c.symbol, "name": name_of(c.id), "color": "#000000",
+             "sort_index": RANK[c.id], "exponent": 8, "type": "crypto", "address_regex": ""} for c in _listed()]
+    return 200, {"data": rows}, {}
+
+
+def _coinbase_exchange(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/products":
+        return None
+    rows = [{"id": f"{base}-{quote}", "base_currency": base, "quote_currency": quote, "status": "online",
+             "trading_disabled": False, "display_name": f"{base}/{quote}"} for base, quote in _pairs()]
+    return 200, rows, {}
+
+
+def _kucoin(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/api/v2/symbols":
+        return None
+    rows = [{"symbol": f"{base}-{quote}", "name": f"{base}-{quote}", "baseCurrency": base, "quoteCurrency": quote,
+             "market": "USDS", "enableTrading": True} for base, quote in _pairs(("USDT",))]
+    return 200, {"code": "200000", "data": rows}, {}
+
+
+def _okx(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/api/v5/public/instruments":
+        return None
+    rows = [{"instType": "SPOT", "instId": f"{base}-{quote}", "baseCcy": base, "quoteCcy": quote, "state": "live"}
+            for base, quote in _pairs(("USDT", "USDC"))]
+    return 200, {"code": "0", "msg": "", "data": rows}, {}
+
+
+def _bitfinex(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/conf/pub:list:pair:exchange":
+        return None
+    pairs = []
+    for base, quote in _pairs():
+        base, quote = BITFINEX_CODES.get(base, base), BITFINEX_CODES.get(quote, quote)
+        pairs.append(f"{base}:{quote}" if len(base) > 3 or len(quote) > 3 else base + quote)
+    return 200, [pairs], {}
+
+
+LISTING_HANDLERS: dict[str, Handler] = {
+    "coingecko": _coingecko, "coinpaprika": _coinpaprika, "binance": _binance, "kraken": _kraken,
+    "coinbase": _coinbase, "coinbase_exchange": _coinbase_exchange, "kucoin": _kucoin, "okx": _okx,
+    "bitfinex": _bitfinex}
 
 
 def with_listings(providers: dict[str, Handler]) -> dict[str, Handler]:

@@ -14,8 +14,12 @@ from healing.dataplane.headers import secured
 from healing.dataplane.proxy_policy import safe_headers
 from tests.live_server import REPO_ROOT, start_server
 
-PAGES = ["/admin/login/", "/api/providers", "/api/docs/", "/api/schema/", "/health", "/metrics"]
-DATA = ["/api/data/", "/api/data/price?ids=bitcoin", "/api/data/nope"]
+PAGES = ["/admin/login/", "/api/providers", "/api/docs/", "/api/schema/", "/health", "/metrics",
+         # The dashboard's tabs, the public status page, its JSON and a badge.
+         "/", "/sentiment", "/tools", "/monitor", "/monitor/coingecko", "/pools", "/pools/price", "/alerts",
+         "/status", "/api/status/page", "/status/badge/price.svg", "/api/crypto-hub/"]
+DATA = ["/api/data/", "/api/data/price?ids=bitcoin", "/api/data/nope",
+        "/compat/coingecko/api/v3/ping", "/compat/binance/api/v3/ping", "/compat/binance/api/v3/nope"]
 
 
 def _assert_page_headers(response: httpx.Response) -> None:
@@ -28,7 +32,7 @@ def _assert_page_headers(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-def server(transactional_db):
+def server(transactional_db, catalogue):
     live = start_server()
     yield live
     live.stop()

@@ -1,6 +1,7 @@
-"""`manage.py sync_assets` over real sockets to the fake upstream's listings (CoinGecko, CoinPaprika,
-Binance, Kraken in their real shapes): the registry it writes, a provider that fails delisting
-nothing, and a sync where nothing answers changing nothing."""
+"""`manage.py sync_assets` over real sockets to the fake upstream's listings (all eleven: CoinGecko,
+CoinPaprika, CoinCap, CoinLore, Binance, Kraken, Coinbase, Coinbase Exchange, KuCoin, OKX and Bitfinex,
+in their real shapes): the registry it writes, a provider that fails delisting nothing, and a sync
+where nothing answers changing nothing."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ from django.core.management import CommandError, call_command
 
 from providers import asset_store
 from providers.asset_models import ProviderAsset
+from tests.fixtures.dataplane import CATEGORY, POOLS, pools_over_fake
 
 pytestmark = pytest.mark.django_db(transaction=True)
-LISTED = ["coingecko", "coinpaprika", "binance", "kraken"]
+LISTED = ["coingecko", "coinpaprika", "coincap", "coinlore", "binance", "kraken", "coinbase", "coinbase_exchange",
+          "kucoin", "okx", "bitfinex"]
+
+
+@pytest.fixture
+def catalogue(transactional_db, fake_upstream):
+    """The engine's pools over the fake, plus an orderbook pool for the one lister no other pool has."""
+    return pools_over_fake(fake_upstream, {**POOLS, "orderbook": ["coinbase_exchange"]},
+                           category=lambda slug: "exchange" if slug == "coinbase_exchange" else CATEGORY.get(slug, "market_data"))
 
 
 def sync(*slugs: str) -> str:
@@ -29,8 +39,13 @@ def test_a_sync_ties_every_listing_to_its_coin(catalogue, fake_upstream):
     zcash = registry.get("zcash")
     assert (zcash.symbol, zcash.rank) == ("ZEC", 33)
     assert {slug: zcash.names.get(slug) for slug in LISTED} == {
-        "coingecko": "zcash", "coinpaprika": "zec-zcash", "binance": "ZEC", "kraken": "ZEC"}
+        "coingecko": "zcash", "coinpaprika": "zec-zcash", "coincap": "zcash", "coinlore": "ZEC", "binance": "ZEC",
+        "kraken": "ZEC", "coinbase": "ZEC", "coinbase_exchange": "ZEC", "kucoin": "ZEC", "okx": "ZEC",
+        "bitfinex": "ZEC"}
     assert registry.name_on("kraken", "bitcoin") == "XBT" and registry.name_on("kraken", "binancecoin") is None
+    # Each exchange's own code is kept: Bitfinex calls Tether UST; CoinCap's ids are not CoinGecko's.
+    assert registry.name_on("bitfinex", "tether") == "UST" and registry.name_on("coincap", "dai") == "multi-collateral-dai"
+    assert all(fake_upstream.calls(slug) >= 1 for slug in LISTED)
     assert registry.by_contract("eth", "0xdAC17F958D2ee523a2206206994597C13D831ec7") == "tether"
     assert fake_upstream.calls("coingecko") >= 1 and fake_upstream.calls("kraken") >= 1
 
