@@ -55,3 +55,31 @@ def test_no_admin_page_export_or_log_line_contains_a_secret_value(secrets_in_env
     assert KEY_VALUE not in out.getvalue() and HOOK_VALUE not in out.getvalue()
     assert caplog.records, "the requests above log something"
     assert KEY_VALUE not in caplog.text and HOOK_VALUE not in caplog.text
+
+
+@pytest.mark.django_db
+def test_no_page_the_admin_links_to_contains_a_secret_value(secrets_in_env, admin_client, settings):
+    """Every page reachable from the admin index in two hops (every model's list and first objects,
+    the audit trail, the activity log, the cache and discovery pages), after edits that write
+    audit entries and backup exports that name the variables."""
+    import re
+
+    provider, channel = secrets_in_env
+    admin_client.post("/admin/providers/provider/", {"action": "disable_providers", "_selected_action": [provider.pk]})
+    call_command("export_config", "-o", "-", stdout=io.StringIO())
+    seen, queue = set(), ["/admin/"]
+    for depth in range(3):
+        found = []
+        for path in queue:
+            if path in seen:
+                continue
+            seen.add(path)
+            response = admin_client.get(path)
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            assert KEY_VALUE.encode() not in body and HOOK_VALUE.encode() not in body, path
+            if depth < 2 and response.status_code == 200:
+                found += [link for link in re.findall(r'href="(/admin/[^"?#]*)"', body.decode(errors="replace"))
+                          if "logout" not in link and "delete" not in link]
+        queue = found
+    assert len(seen) > 40  # the crawl reached the models' pages, not just the index
+    assert any("logentry" in p for p in seen) and any("provider/" in p and "change" in p for p in seen)
