@@ -16,15 +16,19 @@ MARKETS_SHOWN = 10
 TRENDING_SHOWN = 7
 FEAR_GREED_DAYS = 30
 TVL_SHOWN = 10
+# The price chart: hourly candles of one coin over two days, from the candles pool (exchanges).
+CANDLES_COIN, CANDLES_INTERVAL, CANDLES_SHOWN = "bitcoin", "1h", 48
 
 
 async def market_blocks() -> dict[str, Any]:
-    global_, markets, trending, fear_greed, tvl = await asyncio.gather(
+    global_, markets, trending, fear_greed, tvl, candles = await asyncio.gather(
         data_block("global"),
         data_block("markets", {"vs": "usd", "limit": str(MARKETS_SHOWN)}),
         data_block("trending", {"limit": str(TRENDING_SHOWN)}),
         data_block("fear-greed", {"limit": str(FEAR_GREED_DAYS)}),
         data_block("tvl"),
+        data_block("candles", {"id": CANDLES_COIN, "vs": "usd", "interval": CANDLES_INTERVAL,
+                               "limit": str(CANDLES_SHOWN)}),
     )
     return {
         "global": global_, "dominance": dominance(global_),
@@ -33,6 +37,7 @@ async def market_blocks() -> dict[str, Any]:
         "fear_greed": fear_greed, "fear_greed_now": latest_reading(fear_greed),
         "fear_greed_chart": fear_greed_chart(fear_greed),
         "tvl": tvl, "tvl_rows": top_tvl(tvl),
+        "candles": candles, "candles_chart": candles_chart(candles), "candles_last": last_candle(candles),
     }
 
 
@@ -74,6 +79,26 @@ def fear_greed_chart(block: Block) -> dict[str, Any]:
     readings = [r for r in _readings(block) if r.get("timestamp")][::-1]
     return {"labels": [r["timestamp"] for r in readings],
             "series": [{"label": "Fear & greed", "values": [r["value"] for r in readings]}]}
+
+
+def _candles(block: Block) -> list[Mapping[str, Any]]:
+    if not block.ok or not isinstance(block.data, Sequence):
+        return []
+    return [c for c in block.data if isinstance(c, Mapping) and c.get("open_time")
+            and all(isinstance(c.get(k), int | float) for k in ("high", "low", "close"))]
+
+
+def candles_chart(block: Block) -> dict[str, Any]:
+    """Close, high and low per candle, oldest first (as the capability answers)."""
+    candles = _candles(block)
+    return {"labels": [c["open_time"] for c in candles],
+            "series": [{"label": label, "values": [c[key] for c in candles]}
+                       for label, key in (("close", "close"), ("high", "high"), ("low", "low"))]}
+
+
+def last_candle(block: Block) -> Mapping[str, Any] | None:
+    candles = _candles(block)
+    return candles[-1] if candles else None
 
 
 def top_tvl(block: Block) -> list[Mapping[str, Any]]:

@@ -6,12 +6,15 @@ forms keep the data plane's inbound limits. (The live parts: test_frame_feed.py.
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime
 
 import httpx
 import pytest
 
 from tests.dashboard.browser import PHONE, assert_clean, chromium, goto, shot, watch
+from tests.fixtures.dataplane import CATEGORY, POOLS, pools_over_fake
 from tests.dashboard.frame_site import (  # noqa: F401 - the fixtures
     fake_json,
     frame_servers_fixture,
@@ -29,6 +32,13 @@ TABS = {"Market": "/", "Monitor": "/monitor", "Pools": "/pools", "Alerts": "/ale
         "Tools": "/tools", "Status": "/status"}
 # What a block's provenance line says about its age (dashboard.templatetags.frame.age).
 AGE = r"(just now|\d+ s ago|\d+ min ago|\d+ h ago|\d+ d ago)"
+
+
+@pytest.fixture
+def catalogue(transactional_db, fake_upstream):
+    """The engine's pools over the fake plus the candles pool, which the Market tab charts."""
+    pools = {**POOLS, "candles": ["binance", "okx", "kraken"]}
+    return pools_over_fake(fake_upstream, pools, category=lambda slug: CATEGORY.get(slug, "market_data"))
 
 
 def _close(a: float, b: float) -> bool:
@@ -75,6 +85,15 @@ def test_market_shows_the_fake_upstream_numbers_with_provenance(frame_site):
         first = page.locator("#tvl-block tbody tr").first
         assert first.locator("td").first.inner_text() == chains[0]["name"]
         assert _close(float(first.locator("td.num").get_attribute("data-value")), chains[0]["tvl"])
+        # The price chart: Binance's hourly candles (the candles pool's head), drawn by uPlot.
+        page.wait_for_selector("#candles-chart canvas")
+        assert page.get_attribute("#candles-block .provenance", "data-source") == "binance"
+        charted = json.loads(page.text_content("#candles-data"))
+        assert len(charted["labels"]) == 48 and [s["label"] for s in charted["series"]] == ["close", "high", "low"]
+        klines = fake_json(frame_site.fake, "binance", "/api/v3/klines", symbol="BTCUSDT", interval="1h", limit="48")
+        closes = {k[0] // 1000: float(k[4]) for k in klines}
+        first = int(datetime.fromisoformat(charted["labels"][0].replace("Z", "+00:00")).timestamp())
+        assert _close(charted["series"][0]["values"][0], closes[first])  # a closed candle: the fake's own
         assert page.get_attribute("#fear-greed-block .provenance", "data-source") == "alternative_me"
         assert page.get_attribute("#tvl-block .provenance", "data-source") == "defillama"
         assert shot(page, "market").stat().st_size > 0

@@ -1,4 +1,4 @@
-// The Market tab: the fear & greed gauge and history chart, and live prices in the top-markets
+// The Market tab: the fear & greed gauge and history chart, the hourly candles chart, and live prices in the top-markets
 // table. Each listed coin subscribes prices:<coin>: a snapshot carries {coin, tick} (the last tick,
 // or null), an event the tick itself {coin, prices: {usd}, source, age_s, stale}.
 //
@@ -97,12 +97,21 @@ function drawFearGreed() {
   }
 }
 
+function drawCandles() {
+  // Close, high and low of the hourly candles (the candles pool: exchanges first).
+  const candles = readJson("candles-data");
+  const chart = document.getElementById("candles-chart");
+  if (chart && candles && candles.labels.length > 1) lineChart(chart, candles, { height: 220, legend: true });
+}
+
 document.body.addEventListener("htmx:load", (event) => {
   if (event.detail.elt.id !== "market-grid") return;
   drawFearGreed();
+  drawCandles();
   subscribePrices();
   showNewerTicks();
 });
 
 drawFearGreed();
+drawCandles();
 subscribePrices();
