@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "healing.dataplane.openapi.add_data_plane",
         "healing.dataplane.openapi_assets.add_asset_paths",
+        "healing.dataplane.compat.openapi_binance.add_binance_paths",
     ],
 }
 
@@ -383,6 +384,9 @@ LOGGING["loggers"].update({"httpx": {"level": "WARNING"}, "httpcore": {"level": 
 CRYPTOHUB_CONSENSUS_OUTLIER_PCT = env.float("CRYPTOHUB_CONSENSUS_OUTLIER_PCT", default=2.0)
 # A local transformers model directory for sentiment scores; empty means VADER (offline, built in).
 CRYPTOHUB_SENTIMENT_MODEL_DIR = env.str("CRYPTOHUB_SENTIMENT_MODEL_DIR", default="")
+# /compat/binance: a USDT pair no exchange can answer may be answered from its USD pair (the answer
+# says so in X-Cryptohub-Usd-For-Usdt). Off: a dollar is not a tether when the peg slips.
+CRYPTOHUB_COMPAT_USDT_AS_USD = envbool("CRYPTOHUB_COMPAT_USDT_AS_USD", False)
 
 # --- Engine tuning ---
 # Pads every rate-limit window on our side (seconds): a granted token reaches the provider a

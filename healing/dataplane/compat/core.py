@@ -67,6 +67,15 @@ class Composite:
 Plan = OneAnswer | Composite
 
 
+@dataclass(frozen=True)
+class WithHeaders:
+    """What a composite's `run` may return instead of a bare body: the body and headers of its own
+    (a note that a substitute answered, say), added to the source and cache headers."""
+
+    body: Any
+    headers: Mapping[str, str]
+
+
 class Dialect(Protocol):
     name: str  # "coingecko", "binance"
     prefix: str  # "/compat/coingecko/api/v3/"

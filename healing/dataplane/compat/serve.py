@@ -24,6 +24,7 @@ from healing.dataplane.compat.core import (
     Fetched,
     OneAnswer,
     Shape,
+    WithHeaders,
     all_not_found,
     worst_served,
 )
@@ -114,10 +115,13 @@ async def _composite(dialect: Dialect, plan: Composite, request: Request, runtim
         body = await plan.run(fetch)
     except AllProvidersFailed as exc:
         raise dialect.failure(exc, plan) from None
+    own_headers: Mapping[str, str] = {}
+    if isinstance(body, WithHeaders):
+        body, own_headers = body.body, body.headers
     sources = list(dict.fromkeys(f.source for f in used)) or [OWN_SOURCE]
     served = worst_served([f.served for f in used]) if used else "live"
     activity_notes.note(request.scope, source=",".join(sources), served=served)
-    return json_response(200, body, _headers(",".join(sources), served, any(degraded_parts)))
+    return json_response(200, body, {**_headers(",".join(sources), served, any(degraded_parts)), **own_headers})
 
 
 # --- the fast path --------------------------------------------------------------------------------
