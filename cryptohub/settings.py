@@ -262,6 +262,7 @@ SPECTACULAR_SETTINGS = {
         "healing.dataplane.openapi.add_data_plane",
         "healing.dataplane.openapi_assets.add_asset_paths",
         "healing.dataplane.compat.openapi_binance.add_binance_paths",
+        "healing.dataplane.compat.openapi_coingecko.add_coingecko_paths",
     ],
 }
 

@@ -36,7 +36,7 @@ from healing.dataplane import activity_notes, asset_routes, live_ticker
 from healing.dataplane import requests as data_requests
 from healing.dataplane.body import read_json
 from healing.dataplane.compat import serve as compat
-from healing.dataplane.compat.dialects import DIALECTS, dialect_for
+from healing.dataplane.compat.dialects import DIALECTS, ROUTE_TAIL, dialect_for
 from healing.dataplane.failures import failure_answer as _failure
 from healing.dataplane.headers import secure_send
 from healing.dataplane.hit import render_hit
@@ -383,7 +383,7 @@ def create_app(
         Route("/api/data/{capability}/", data, methods=["GET"]),
         Route("/api/crypto-hub/proxy", proxy, methods=["POST"]),
         Route("/api/crypto-hub/proxy/", proxy, methods=["POST"]),
-        *(Route(d.prefix + "{rest:path}", compat_endpoint(d), methods=["GET"]) for d in DIALECTS),
+        *(Route(d.prefix + ROUTE_TAIL, compat_endpoint(d), methods=["GET"]) for d in DIALECTS),
     ]
     app = DataPlane(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error, Exception: last_resort}
