@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,6 +37,8 @@ from healing.engine.errors import AllProvidersFailed, UnknownCapability
 logger = logging.getLogger(__name__)
 
 SOURCE_HEADER, CACHE_HEADER = "X-Cryptohub-Source", "X-Cryptohub-Cache"
+# The longest query string a drop-in request may have (bytes), as on the native endpoints.
+MAX_QUERY_BYTES: int = settings.CRYPTOHUB_MAX_QUERY_BYTES
 # The source named when an answer needed no provider (registry lookups, static answers).
 OWN_SOURCE = "cryptohub"
 
@@ -57,6 +60,8 @@ def refusal_body(dialect: Dialect, status: int, message: str) -> bytes:
 
 async def answer(dialect: Dialect, request: Request, runtime: Any) -> Response:
     """The dialect's answer to `request` (never a 500: the caller's guard logs anything unexpected)."""
+    if len(request.scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+        return error_response(dialect, 414, f"query string longer than {MAX_QUERY_BYTES} bytes")
     try:
         plan = dialect.plan(request.path_params.get("rest", "").strip("/"), request.query_params)
         if isinstance(plan, OneAnswer):

@@ -57,3 +57,11 @@ async def test_binance_refuses_in_its_own_shape(pools, data_client, fake_upstrea
     body = response.json()
     assert set(body) == {"code", "msg"} and body["code"] < 0 and body["msg"], (path, body)
     assert fake_upstream.calls() == 0, path
+
+
+@pytest.mark.parametrize(("root", "shape"), [(CG, {"status"}), (BN, {"code", "msg"})])
+async def test_an_overlong_query_string_is_a_414_in_the_dialects_shape(pools, data_client, fake_upstream, root, shape,
+                                                                      settings):
+    response = await data_client.get(root + "simple/price?ids=" + "a" * (settings.CRYPTOHUB_MAX_QUERY_BYTES + 1))
+    assert response.status_code == 414 and set(response.json()) == shape
+    assert fake_upstream.calls() == 0
