@@ -97,8 +97,10 @@ class ProviderError:
 
 
 # When several table entries match one error, the first of these wins: a rate limit (cool down
-# rather than hammer), then a refusal (retrying will not help), then a passing failure.
-OUTCOME_PRECEDENCE = (Outcome.RATE_LIMITED, Outcome.PERMANENT, Outcome.TRANSIENT, Outcome.BAD_DATA)
+# rather than hammer), then "no such thing" (the most specific refusal: the caller's mistake, which
+# no breaker counts), then a refusal (retrying will not help), then a passing failure.
+OUTCOME_PRECEDENCE = (Outcome.RATE_LIMITED, Outcome.NOT_FOUND, Outcome.PERMANENT, Outcome.TRANSIENT,
+                      Outcome.BAD_DATA)
 
 
 class Adapter:
@@ -172,7 +174,9 @@ class Adapter:
         error = self.body_error(payload)
         if error is not None:
             outcome = self.error_outcome(error)
-            if outcome in self.body_overrides_status:
+            # "No such thing" only refines a plain refusal: a 429 or a 5xx stays what its status says.
+            refusal = 400 <= status < 500 and status not in (408, 418, 425, 429)
+            if outcome in self.body_overrides_status and (outcome != Outcome.NOT_FOUND or refusal):
                 return outcome
         if status in (429, 418):
             return Outcome.RATE_LIMITED

@@ -33,9 +33,12 @@ class Binance(Adapter):
     slug = "binance"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     # 403 is Binance's WAF limit and 418 an IP ban after ignored 429s: both are rate limits.
-    status_outcomes = {403: Outcome.RATE_LIMITED}
-    # -1003 "too many requests" sometimes arrives without a 429.
-    error_codes = {-1003: Outcome.RATE_LIMITED}
+    # 451 is a whole country blocked, whatever its body says: next exchange, no breaker.
+    status_outcomes = {403: Outcome.RATE_LIMITED, 451: Outcome.PERMANENT}
+    # -1003 "too many requests" sometimes arrives without a 429; -1121 "Invalid symbol." (with a 400)
+    # is a pair Binance does not list: not found, which the next exchange may still know.
+    error_codes = {-1003: Outcome.RATE_LIMITED, -1121: Outcome.NOT_FOUND}
+    body_overrides_status = frozenset({Outcome.RATE_LIMITED, Outcome.NOT_FOUND})
 
     def _pair(self, coin_id: str, vs: str) -> str:
         base = assets.require_name(self.slug, coin_id)

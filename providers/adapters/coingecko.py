@@ -75,6 +75,9 @@ class CoinGecko(Adapter):
     }
     # 10002 missing key, 10005 plan, 10010/10011 wrong key type: retrying will not help.
     unlisted_error = Outcome.PERMANENT
+    # /coins/{id}/ohlc of an id CoinGecko does not know: a 404 saying so, which no breaker counts.
+    error_markers = {"coin not found": Outcome.NOT_FOUND}
+    body_overrides_status = frozenset({Outcome.RATE_LIMITED, Outcome.NOT_FOUND})
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability == "candles":
@@ -252,7 +255,12 @@ class CoinGecko(Adapter):
 
     def body_error(self, payload: Any) -> ProviderError | None:
         code = _body_error_code(payload)
-        return None if code is None else ProviderError(f"error_code {code} inside HTTP 200", code=code)
+        if code is not None:
+            return ProviderError(f"error_code {code} inside HTTP 200", code=code)
+        if isinstance(payload, Mapping) and isinstance(payload.get("error"), str):
+            # {"error": "coin not found"} (with a 404 from /coins/{id}/...), {"error": "invalid vs_currency"}.
+            return ProviderError(f"error {payload['error'][:80]!r}", text=payload["error"])
+        return None
 
     # --- asset listing (the registry sync) ---------------------------------------------------
 

@@ -53,6 +53,8 @@ class Kraken(Adapter):
     error_markers = {
         **dict.fromkeys(("EAPI:Rate limit", "EGeneral:Too many requests", "EService:Throttled"), Outcome.RATE_LIMITED),
         **dict.fromkeys(("EQuery:", "EGeneral:Invalid arguments", "EGeneral:Permission denied"), Outcome.PERMANENT),
+        # A pair Kraken does not list (the next exchange may still know it).
+        "EQuery:Unknown asset pair": Outcome.NOT_FOUND,
         **dict.fromkeys(("EService:Unavailable", "EService:Busy", "EGeneral:Internal error"), Outcome.TRANSIENT),
     }
 

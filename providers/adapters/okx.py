@@ -42,8 +42,9 @@ class Okx(Adapter):
         # 50001 service unavailable, 50004 endpoint timeout, 50013 system busy.
         **dict.fromkeys(("50001", "50004", "50013"), Outcome.TRANSIENT),
     }
-    # 51xxx are request errors such as 51001 "Instrument ID does not exist".
-    error_code_prefixes = {"51": Outcome.PERMANENT}
+    # 51xxx are request errors; 51001 "Instrument ID does not exist" is a pair OKX does not list.
+    error_code_prefixes = {"51": Outcome.PERMANENT, "51001": Outcome.NOT_FOUND}
+    body_overrides_status = frozenset({Outcome.RATE_LIMITED, Outcome.NOT_FOUND})
 
     def _inst_id(self, coin_id: str, vs: str) -> str:
         base = assets.require_name(self.slug, coin_id)

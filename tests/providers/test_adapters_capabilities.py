@@ -245,7 +245,10 @@ def test_errors_inside_http_200_are_errors(slug, capability, params, body, outco
         ("coingecko", 503, None, Outcome.TRANSIENT),
         ("coinpaprika", 502, None, Outcome.TRANSIENT),
         ("coincap", 401, load("coincap", "error_401"), Outcome.PERMANENT),
-        ("coingecko", 404, load("coingecko", "error_404"), Outcome.PERMANENT),
+        # {"error": "coin not found"}: the caller's unknown coin, which no breaker counts.
+        ("coingecko", 404, load("coingecko", "error_404"), Outcome.NOT_FOUND),
+        ("coingecko", 404, {"error": "Incorrect path"}, Outcome.PERMANENT),
+        ("coingecko", 404, None, Outcome.PERMANENT),
     ],
 )
 def test_http_errors_are_classified_whatever_the_capability(slug, status, body, outcome):

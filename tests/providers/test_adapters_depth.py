@@ -175,7 +175,8 @@ ERRORS_IN_200 = [
     ("okx", {"code": "50001", "msg": "Service temporarily unavailable", "data": []}, Outcome.TRANSIENT),
     ("kucoin", {"code": "500000", "msg": "Internal Server Error"}, Outcome.BAD_DATA),
     ("bitfinex", ["error", 20060, "maintenance"], Outcome.TRANSIENT),
-    ("okx", {"code": "51001", "msg": "Instrument ID does not exist", "data": []}, Outcome.PERMANENT),
+    ("okx", {"code": "51001", "msg": "Instrument ID does not exist", "data": []}, Outcome.NOT_FOUND),
+    ("okx", {"code": "51000", "msg": "Parameter instId error", "data": []}, Outcome.PERMANENT),
 ]
 
 

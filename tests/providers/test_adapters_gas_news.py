@@ -249,7 +249,7 @@ def test_undecodable_body_is_bad_data(slug):
         ("kucoin", "error_429", Outcome.RATE_LIMITED),
         ("kucoin", "error_400", Outcome.PERMANENT),
         ("okx", "error_429", Outcome.RATE_LIMITED),
-        ("okx", "error_51001", Outcome.PERMANENT),
+        ("okx", "error_51001", Outcome.NOT_FOUND),
         ("bitfinex", "error_ratelimit", Outcome.RATE_LIMITED),
         ("bitfinex", "error_10020", Outcome.PERMANENT),
     ],

@@ -285,11 +285,12 @@ HTTP_429_BODY = {
     "coinbase": load("coinbase", "error_429"),
 }
 HTTP_4XX_BODY = {
-    "coingecko": load("coingecko", "error_404"),
+    # Refusals that are not "no such coin/pair" (those are not found: tests/providers/test_unknown_pairs.py).
+    "coingecko": {"error": "Incorrect path. Please check https://docs.coingecko.com/"},
     "coinpaprika": load("coinpaprika", "error_404"),
     "coincap": load("coincap", "error_401"),
     "cryptocompare": load("cryptocompare", "error_param"),
-    "binance": load("binance", "error_400"),
+    "binance": {"code": -1100, "msg": "Illegal characters found in parameter 'symbol'."},
     "kraken": load("kraken", "error_unknown_pair"),
     "coinbase": load("coinbase", "error_400"),
 }
@@ -347,10 +348,12 @@ def test_coincap_spent_credits_are_rate_limited():
         ("cryptocompare", load("cryptocompare", "error_ratelimit"), Outcome.RATE_LIMITED),
         ("cryptocompare", load("cryptocompare", "error_param"), Outcome.PERMANENT),
         ("cryptocompare", {"Response": "Error", "Message": "Something went wrong", "Type": 1}, Outcome.BAD_DATA),
-        ("binance", load("binance", "error_400"), Outcome.BAD_DATA),
+        ("binance", load("binance", "error_400"), Outcome.NOT_FOUND),  # -1121 Invalid symbol.
+        ("binance", {"code": -1100, "msg": "Illegal characters"}, Outcome.BAD_DATA),
         ("kraken", load("kraken", "error_ratelimit"), Outcome.RATE_LIMITED),
         ("kraken", {"error": ["EGeneral:Too many requests"]}, Outcome.RATE_LIMITED),
-        ("kraken", load("kraken", "error_unknown_pair"), Outcome.PERMANENT),
+        ("kraken", load("kraken", "error_unknown_pair"), Outcome.NOT_FOUND),
+        ("kraken", {"error": ["EQuery:Invalid asset pair"]}, Outcome.PERMANENT),
         ("kraken", {"error": ["EService:Unavailable"]}, Outcome.TRANSIENT),
         ("kraken", {"error": ["EGeneral:Something new"], "result": {}}, Outcome.BAD_DATA),
         ("coinbase", load("coinbase", "error_400"), Outcome.BAD_DATA),

@@ -88,8 +88,8 @@ ERRORS_IN_200 = [
     ("binance", {"code": -1003, "msg": "Too much request weight used."}, Outcome.RATE_LIMITED),
     ("binance", {"code": -1000, "msg": "An unknown error occurred while processing the request."}, Outcome.BAD_DATA),
     ("okx", {"msg": "Too Many Requests", "code": "50011"}, Outcome.RATE_LIMITED),
-    ("okx", {"code": "51001", "msg": "Instrument ID does not exist", "data": []}, Outcome.PERMANENT),
-    ("kraken", {"error": ["EQuery:Unknown asset pair"]}, Outcome.PERMANENT),
+    ("okx", {"code": "51001", "msg": "Instrument ID does not exist", "data": []}, Outcome.NOT_FOUND),
+    ("kraken", {"error": ["EQuery:Unknown asset pair"]}, Outcome.NOT_FOUND),
     ("kraken", {"error": ["EService:Unavailable"]}, Outcome.TRANSIENT),
     ("kraken", {"error": ["EAPI:Rate limit exceeded"]}, Outcome.RATE_LIMITED),
     ("coinbase_exchange", {"message": "Public rate limit exceeded"}, Outcome.RATE_LIMITED),
@@ -110,7 +110,7 @@ def test_errors_inside_http_200_are_errors(slug, body, outcome):
 
 
 @pytest.mark.parametrize(("slug", "status", "outcome"), [
-    ("binance", 400, Outcome.PERMANENT), ("binance", 451, Outcome.PERMANENT), ("binance", 429, Outcome.RATE_LIMITED),
+    ("binance", 400, Outcome.NOT_FOUND), ("binance", 451, Outcome.PERMANENT), ("binance", 429, Outcome.RATE_LIMITED),
     ("binance", 500, Outcome.TRANSIENT), ("coinbase_exchange", 404, Outcome.NOT_FOUND)])
 def test_http_errors_are_classified_from_status_and_body(slug, status, outcome):
     body = {"message": "NotFound"} if slug == "coinbase_exchange" else {"code": -1121, "msg": "Invalid symbol."}

@@ -151,3 +151,16 @@ def test_fetch_prints_candles_and_a_book(depth_catalogue, fake_upstream):
     assert "best_bid" in book and "source kraken" in book
     body = json.loads(run("orderbook", "--id", "ethereum", "--depth", "2", "--json"))
     assert len(body["data"]["asks"]) == 2
+
+
+async def test_a_pair_no_exchange_lists_is_not_found_everywhere_and_opens_no_breaker(depth_catalogue, fake_upstream,
+                                                                                     engine_client):
+    for _ in range(8):  # more than any breaker's failure threshold
+        response = await engine_client.get("/api/data/candles?id=bitcoin&vs=xyz&interval=1h&limit=5")
+        assert response.status_code in (404, 503), response.text
+        outcomes = {a["provider"]: a["outcome"] for a in response.json()["attempts"]}
+        assert {outcomes[slug] for slug in POOLS["orderbook"]} == {"not_found"}, outcomes
+    # Not one of those counted against an exchange: the head of the pool still answers at once.
+    good = await engine_client.get(CANDLES_1H)
+    assert good.status_code == 200 and good.json()["meta"]["source"] == "binance"
+    assert len(good.json()["meta"]["attempts"]) == 1
