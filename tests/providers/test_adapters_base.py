@@ -85,3 +85,30 @@ def test_a_body_error_is_raised_with_the_slug_and_the_providers_summary():
 def test_http_status_classes_at_their_edges(status, outcome):
     """Only 408 and 425 among the 4xx are worth a retry; 418 and 429 are rate limits."""
     assert Bare().classify_http_error(status, None) is outcome
+
+
+class Refining(Adapter):
+    """Reports {"missing": ...} as "no such thing" and lets that refine the HTTP status."""
+
+    slug = "refining"
+    error_codes = {"missing": Outcome.NOT_FOUND, "slow": Outcome.RATE_LIMITED}
+    body_overrides_status = frozenset({Outcome.RATE_LIMITED, Outcome.NOT_FOUND})
+
+    def body_error(self, payload):
+        return ProviderError("reported", code=payload["code"]) if isinstance(payload, dict) else None
+
+
+@pytest.mark.parametrize(("status", "outcome"), [
+    (400, Outcome.NOT_FOUND), (404, Outcome.NOT_FOUND), (409, Outcome.NOT_FOUND), (419, Outcome.NOT_FOUND),
+    (426, Outcome.NOT_FOUND), (451, Outcome.NOT_FOUND), (499, Outcome.NOT_FOUND),
+    # A retry-worthy status, a rate limit and a server error stay what the status says.
+    (408, Outcome.TRANSIENT), (425, Outcome.TRANSIENT), (418, Outcome.RATE_LIMITED), (429, Outcome.RATE_LIMITED),
+    (500, Outcome.TRANSIENT), (501, Outcome.TRANSIENT), (503, Outcome.TRANSIENT),
+])
+def test_not_found_in_the_body_refines_only_a_plain_refusal(status, outcome):
+    assert Refining().classify_http_error(status, {"code": "missing"}) is outcome
+
+
+@pytest.mark.parametrize("status", [400, 404, 500, 503])
+def test_a_rate_limit_in_the_body_overrides_any_status(status):
+    assert Refining().classify_http_error(status, {"code": "slow"}) is Outcome.RATE_LIMITED
