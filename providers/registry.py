@@ -41,6 +41,14 @@ ADAPTERS: dict[str, str] = {
     # on-chain: address balances and transaction status (also etherscan, mempool_space, blockchair, publicnode_eth)
     "blockstream": "providers.adapters.blockstream.Blockstream",
     "trongrid": "providers.adapters.trongrid.TronGrid",
+    # their fallbacks: Tronscan behind TronGrid, Blockscout and more public nodes for Ethereum (the
+    # nodes also answer eth_gasPrice), Blockchain.com for Bitcoin
+    "tronscan": "providers.adapters.tronscan.Tronscan",
+    "blockscout_eth": "providers.adapters.blockscout_eth.BlockscoutEth",
+    "llamarpc_eth": "providers.adapters.llamarpc_eth.LlamaRpcEth",
+    "drpc_eth": "providers.adapters.drpc_eth.DrpcEth",
+    "cloudflare_eth": "providers.adapters.cloudflare_eth.CloudflareEth",
+    "blockchain_info": "providers.adapters.blockchain_info.BlockchainInfo",
     # news
     "coindesk": "providers.adapters.coindesk.CoinDesk",
     "cointelegraph": "providers.adapters.cointelegraph.Cointelegraph",

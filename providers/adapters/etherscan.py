@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
-from providers.onchain_records import make_address_balance, make_tx_status, raw_amount
+from providers.adapters.evm_rpc import read_receipt
+from providers.onchain_records import make_address_balance, make_tx_status
 from providers.schemas import make_gas
 
 # The free plan serves the gas oracle on selected chains only; Ethereum mainnet is one.
@@ -79,18 +80,10 @@ class Etherscan(Adapter):
                                         balance_raw=result).to_dict()
         if result is None:
             raise NotFound(f"{self.slug}: no receipt for {params['hash']}", field="hash", values=[params["hash"]])
-        if not isinstance(result, Mapping) or str(result.get("transactionHash", "")).lower() != params["hash"]:
-            raise BadData(f"{self.slug}: receipt for another transaction")
-        outcome = {"0x1": "confirmed", "0x0": "failed"}.get(result.get("status"))
-        if outcome is None:
-            raise BadData(f"{self.slug}: receipt status {result.get('status')!r}")
-        gas_used = raw_amount(result.get("gasUsed"), "gasUsed", slug=self.slug)
-        price = raw_amount(result.get("effectiveGasPrice"), "effectiveGasPrice", slug=self.slug)
-        # Rollups (OP Stack) charge the L1 data fee on top of the L2 gas.
-        l1_fee = raw_amount(result.get("l1Fee"), "l1Fee", slug=self.slug) or 0
-        fee = None if gas_used is None or price is None else gas_used * price + l1_fee
-        return make_tx_status(slug=self.slug, chain=params["chain"], tx_hash=params["hash"], status=outcome,
-                              block=result.get("blockNumber"), fee_raw=fee).to_dict()
+        # Rollups (OP Stack) charge the L1 data fee on top of the L2 gas: read_receipt adds it.
+        mined = read_receipt(result, params["hash"], slug=self.slug)
+        return make_tx_status(slug=self.slug, chain=params["chain"], tx_hash=params["hash"], status=mined.status,
+                              block=mined.block, fee_raw=mined.fee_raw).to_dict()
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
         if capability in ONCHAIN_CAPABILITIES:

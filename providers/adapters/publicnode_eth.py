@@ -7,6 +7,9 @@ Accounts and transactions: eth_getBalance for `address`; for `tx` one JSON-RPC b
 eth_getTransactionByHash + eth_getTransactionReceipt + eth_blockNumber (one HTTP call), which
 tells pending from mined and gives confirmations. No block time comes back (that would be a
 second, dependent call), so `timestamp` stays null.
+
+The other public nodes speak the same JSON-RPC and subclass this adapter (cloudflare_eth,
+llamarpc_eth, drpc_eth); the shared pieces are in providers.adapters.evm_rpc.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
+from providers.adapters.evm_rpc import call, hex_quantity, read_receipt
 from providers.onchain_records import make_address_balance, make_tx_status, raw_amount
 from providers.schemas import make_gas
 
@@ -42,23 +46,21 @@ class PublicNodeEth(Adapter):
             raise PermanentError(f"{self.slug}: serves Ethereum only, not {params.get('chain')!r}")
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability == "address":
-            self._check_chain(params)
-            return RequestSpec(path="/", method="POST", json_body=_call(REQUEST_ID, "eth_getBalance",
-                                                                       params["address"], "latest"))
-        if capability == "tx":
-            self._check_chain(params)
-            return RequestSpec(path="/", method="POST", json_body=[
-                _call(TX_ID, "eth_getTransactionByHash", params["hash"]),
-                _call(RECEIPT_ID, "eth_getTransactionReceipt", params["hash"]), _call(HEAD_ID, "eth_blockNumber")])
-        if capability != "gas":
+        if capability not in ONCHAIN_CAPABILITIES | {"gas"}:
             return super().build_request(capability, params)
         self._check_chain(params)
-        return RequestSpec(
-            path="/",
-            method="POST",
-            json_body={"jsonrpc": "2.0", "id": REQUEST_ID, "method": "eth_gasPrice", "params": []},
-        )
+        if capability == "address":
+            body: Any = call(REQUEST_ID, "eth_getBalance", params["address"], "latest")
+        elif capability == "tx":
+            body = self.tx_body(params["hash"])
+        else:
+            body = call(REQUEST_ID, "eth_gasPrice")
+        return RequestSpec(path="/", method="POST", json_body=body)
+
+    def tx_body(self, tx_hash: str) -> Any:
+        """The JSON-RPC body of a `tx` request (a node that batches poorly sends less)."""
+        return [call(TX_ID, "eth_getTransactionByHash", tx_hash),
+                call(RECEIPT_ID, "eth_getTransactionReceipt", tx_hash), call(HEAD_ID, "eth_blockNumber")]
 
     def _results(self, payload: Any) -> dict[Any, Any]:
         """The results of a batch answer by request id (a JSON-RPC error anywhere raises)."""
@@ -70,7 +72,7 @@ class PublicNodeEth(Adapter):
             raise BadData(f"{self.slug}: batch answer ids {sorted(map(str, results))}")
         return results
 
-    def _parse_tx(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+    def parse_tx(self, params: Mapping[str, Any], payload: Any) -> dict[str, Any]:
         results = self._results(payload)
         tx, receipt = results[TX_ID], results[RECEIPT_ID]
         if tx is None:
@@ -80,51 +82,36 @@ class PublicNodeEth(Adapter):
         head = raw_amount(results[HEAD_ID], "eth_blockNumber", slug=self.slug)
         if receipt is None:  # known to the node but not mined yet
             return make_tx_status(slug=self.slug, chain="ethereum", tx_hash=params["hash"], status="pending").to_dict()
-        if not isinstance(receipt, Mapping):
-            raise BadData(f"{self.slug}: receipt is not an object")
-        outcome = {"0x1": "confirmed", "0x0": "failed"}.get(receipt.get("status"))
-        if outcome is None:
-            raise BadData(f"{self.slug}: receipt status {receipt.get('status')!r}")
-        block = raw_amount(receipt.get("blockNumber"), "blockNumber", slug=self.slug)
-        gas_used = raw_amount(receipt.get("gasUsed"), "gasUsed", slug=self.slug)
-        price = raw_amount(receipt.get("effectiveGasPrice"), "effectiveGasPrice", slug=self.slug)
+        mined = read_receipt(receipt, params["hash"], slug=self.slug)
         return make_tx_status(
-            slug=self.slug, chain="ethereum", tx_hash=params["hash"], status=outcome, block=block,
+            slug=self.slug, chain="ethereum", tx_hash=params["hash"], status=mined.status, block=mined.block,
             # The mined block counts as the first confirmation; a head below it comes out negative: bad data.
-            confirmations=None if head is None or block is None else head - block + 1,
-            fee_raw=None if gas_used is None or price is None else gas_used * price,
+            confirmations=None if head is None or mined.block is None else head - mined.block + 1,
+            fee_raw=mined.fee_raw,
         ).to_dict()
 
-    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in ONCHAIN_CAPABILITIES:
-            self._check_chain(params)
-            if capability == "tx":
-                return self._parse_tx(params, payload)
-            if not isinstance(payload, Mapping):
-                raise BadData(f"{self.slug}: expected a JSON-RPC response object")
-            self.raise_for_body_error(payload)
-            if payload.get("id") != REQUEST_ID:
-                raise BadData(f"{self.slug}: answer to another request (id {payload.get('id')!r})")
-            # A node answers "0x0" for an address never used: a valid zero balance.
-            return make_address_balance(slug=self.slug, chain="ethereum", address=params["address"],
-                                        balance_raw=_hex_quantity(payload.get("result"), self.slug)).to_dict()
-        if capability != "gas":
-            return super().parse(capability, params, payload)
-        self._check_chain(params)
+    def _single(self, payload: Any) -> Any:
+        """The result of a single JSON-RPC call's answer (its error raises)."""
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected a JSON-RPC response object")
         self.raise_for_body_error(payload)
         if payload.get("id") != REQUEST_ID:
             raise BadData(f"{self.slug}: answer to another request (id {payload.get('id')!r})")
-        result = payload.get("result")
-        if not isinstance(result, str) or not result.startswith("0x"):
-            raise BadData(f"{self.slug}: result is not a hex quantity")
-        try:
-            wei = int(result, 16)
-        except ValueError as exc:
-            raise BadData(f"{self.slug}: result {result[:20]!r} is not hex") from exc
-        estimate = make_gas(slug=self.slug, chain="ethereum", unit="gwei", standard=wei / WEI_PER_GWEI)
-        return estimate.to_dict()
+        return payload.get("result")
+
+    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability not in ONCHAIN_CAPABILITIES | {"gas"}:
+            return super().parse(capability, params, payload)
+        self._check_chain(params)
+        if capability == "tx":
+            return self.parse_tx(params, payload)
+        result = self._single(payload)
+        if capability == "address":
+            # A node answers "0x0" for an address never used: a valid zero balance.
+            return make_address_balance(slug=self.slug, chain="ethereum", address=params["address"],
+                                        balance_raw=hex_quantity(result, self.slug)).to_dict()
+        wei = hex_quantity(result, self.slug)
+        return make_gas(slug=self.slug, chain="ethereum", unit="gwei", standard=wei / WEI_PER_GWEI).to_dict()
 
     def body_error(self, payload: Any) -> ProviderError | None:
         if isinstance(payload, list):  # a batch: its first error speaks for it
@@ -137,13 +124,3 @@ class PublicNodeEth(Adapter):
             code=error.get("code"),
             text=str(error.get("message", "")),
         )
-
-
-def _call(request_id: int, method: str, *args: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(args)}
-
-
-def _hex_quantity(value: Any, slug: str) -> int:
-    if not isinstance(value, str) or not value.startswith("0x"):
-        raise BadData(f"{slug}: result is not a hex quantity")
-    return raw_amount(value, "result", slug=slug)

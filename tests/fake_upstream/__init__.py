@@ -9,8 +9,9 @@ yearn_ydaemon), fees (etherscan, mempool_space, blockchair, and any JSON-RPC POS
 publicnode_eth's eth_gasPrice) and news (the coindesk, cointelegraph, bitcoinist and decrypt
 feeds on any path under their slug, cryptopanic), and on-chain balances and transactions
 (chain_accounts.py: Etherscan, JSON-RPC nodes, Blockchair dashboards, mempool.space, Blockstream,
-TronGrid, all from one ledger). Every answer is derived from one price table
-and one fee table, so providers agree until a test makes one lie. Any other path answers a small
+TronGrid; chain_explorers.py: Tronscan, Blockscout, Blockchain.com; all from one ledger). Every
+answer is derived from one price table and one fee table, so providers agree until a test makes
+one lie. Any other path answers a small
 JSON 200. The control API lives under `/_control/` (see `FakeUpstream`).
 
 market.py holds the tables, the state and the first price answers; aggregators.py, exchanges.py,

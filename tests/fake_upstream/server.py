@@ -14,6 +14,7 @@ import uvicorn
 from tests.fake_upstream import (
     aggregators,
     chain_accounts,
+    chain_explorers,
     defi_markets,
     depth,
     exchanges,
@@ -29,9 +30,9 @@ from tests.fake_upstream.market import GAS, STATE, Answer, generic_answer, jsonr
 # Later tables win: aggregators extends market's CoinGecko and CoinPaprika answers, defi_markets
 # aggregators' CoinGecko (its stablecoins category).
 PROVIDERS = {**market.PROVIDERS, **aggregators.PROVIDERS, **exchanges.PROVIDERS, **onchain.PROVIDERS,
-             **feeds.PROVIDERS, **chain_accounts.PROVIDERS, **defi_markets.PROVIDERS}
-RATE_LIMIT_BODY.update(chain_accounts.RATE_LIMIT_BODY)
-ERROR_IN_200_BODY.update(chain_accounts.ERROR_IN_200_BODY)
+             **feeds.PROVIDERS, **chain_accounts.PROVIDERS, **chain_explorers.PROVIDERS, **defi_markets.PROVIDERS}
+RATE_LIMIT_BODY.update({**chain_accounts.RATE_LIMIT_BODY, **chain_explorers.RATE_LIMIT_BODY})
+ERROR_IN_200_BODY.update({**chain_accounts.ERROR_IN_200_BODY, **chain_explorers.ERROR_IN_200_BODY})
 # Candles and order books answer in front of each exchange's own handler (depth.py).
 PROVIDERS = depth.with_depth(PROVIDERS, generic_answer)
 # The 24 h tickers the price answers do not already give, in front of those (tickers.py).
@@ -224,7 +225,7 @@ async def app(scope: dict, receive: Any, send: Any) -> None:
         if scope["method"] == "POST" and body:
             try:
                 request = json.loads(body)
-                normal = chain_accounts.post_answer(slug, rest, request, STATE.now()) or \
+                normal = chain_explorers.post_answer(slug, rest, request, STATE.now()) or \
                     (200, jsonrpc_answer(request, slug), {})
             except ValueError:
                 normal = 400, {"error": "body is not JSON"}, {}

@@ -15,7 +15,7 @@ ADAPTER_SLUGS = [
     "coingecko", "coinpaprika", "coincap", "cryptocompare", "binance", "kraken", "coinbase", "kucoin",
     "bitfinex", "okx", "coinlore", "alternative_me", "coinmarketcap", "defillama", "etherscan",
     "mempool_space", "blockchair", "cryptopanic", "coindesk", "cointelegraph", "bitcoinist", "decrypt",
-    "blockscout_eth", "publicnode_eth",
+    "blockscout_eth", "publicnode_eth", "tronscan", "cloudflare_eth", "llamarpc_eth", "drpc_eth", "blockchain_info",
 ]
 
 
@@ -75,8 +75,14 @@ def test_every_capability_pool_is_present_with_members(db):
                      "kucoin", "bitfinex", "okx", "coinlore"]
     assert Pool.objects.get(slug="price").strategy == "priority"
     assert set(Pool.objects.get(slug="gas").providers.values_list("slug", flat=True)) == {
-        "etherscan", "mempool_space", "blockchair", "publicnode_eth"
+        "etherscan", "mempool_space", "blockchair", "publicnode_eth", "llamarpc_eth", "drpc_eth", "cloudflare_eth"
     }
+    for capability in ("address", "tx"):
+        members = [m.provider.slug for m in Pool.objects.get(slug=capability).memberships.order_by("-priority")]
+        # The fallbacks come after every member that was there before them, Cloudflare last of the nodes.
+        assert members[-6:] == ["blockscout_eth", "llamarpc_eth", "drpc_eth", "cloudflare_eth", "blockchain_info",
+                                "tronscan"], capability
+        assert members.index("tronscan") > members.index("trongrid")
     assert set(Pool.objects.get(slug="news").providers.values_list("slug", flat=True)) == {
         "coindesk", "cointelegraph", "bitcoinist", "decrypt", "cryptopanic"
     }

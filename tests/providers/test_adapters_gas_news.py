@@ -202,6 +202,11 @@ CAPABILITY_PARAMS = {
     "cryptopanic": ("news", {}),
     "blockstream": ("tx", {"chain": "bitcoin", "hash": "ab" * 32}),
     "trongrid": ("tx", {"chain": "tron", "hash": "ab" * 32}),
+    "tronscan": ("tx", {"chain": "tron", "hash": "ab" * 32}),
+    "blockscout_eth": ("tx", {"chain": "ethereum", "hash": "0x" + "ab" * 32}),
+    "llamarpc_eth": ("gas", {"chain": "ethereum"}), "drpc_eth": ("gas", {"chain": "ethereum"}),
+    "cloudflare_eth": ("tx", {"chain": "ethereum", "hash": "0x" + "ab" * 32}),
+    "blockchain_info": ("tx", {"chain": "bitcoin", "hash": "ab" * 32}),
     "coinbase_exchange": ("orderbook", {"id": "bitcoin", "vs": "usd", "depth": 10}),
     # The price adapters of the engine issue face the same malformed answers.
     "coingecko": ("price", ONE), "coinpaprika": ("price", ONE), "coincap": ("price", ONE),
