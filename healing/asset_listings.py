@@ -27,8 +27,9 @@ from providers.registry import get_adapter
 
 logger = logging.getLogger(__name__)
 
+# binance_vision is not here: it mirrors Binance and reads Binance's names (its adapter's names_from).
 LISTING_PROVIDERS = ("coingecko", "coinpaprika", "coincap", "coinlore", "binance", "kraken", "coinbase",
-                     "coinbase_exchange", "kucoin", "okx", "bitfinex")
+                     "coinbase_exchange", "kucoin", "okx", "bitfinex", "binance_us")
 # CoinGecko's full list with platforms is ~10 MB; Binance's exchangeInfo a few MB.
 LISTING_MAX_BYTES = 64 * 1024 * 1024
 LISTING_DEADLINE_S = 120.0

@@ -216,14 +216,16 @@ def install(registry: Registry) -> None:
     _current = registry
 
 
-def require_name(slug: str, coin_id: str) -> str:
+def require_name(slug: str, coin_id: str, *, asker: str | None = None) -> str:
     """The provider's own name for a coin; a coin it does not list is "not found" there (the
-    caller's coin is fine elsewhere: the engine asks the next provider, no breaker counts it)."""
+    caller's coin is fine elsewhere: the engine asks the next provider, no breaker counts it).
+    `asker` is the provider asking when it reads another's names (a mirror of that API)."""
     from providers.adapters.base import NotFound  # the adapters' error type; base imports nothing of ours
 
     name = current().name_on(slug, coin_id)
     if name is None:
-        raise NotFound(f"{slug}: {coin_id!r} is not listed there", field="ids", values=[coin_id])
+        where = slug if asker in (None, slug) else f"{asker} (as on {slug})"
+        raise NotFound(f"{where}: {coin_id!r} is not listed there", field="ids", values=[coin_id])
     return name
 
 

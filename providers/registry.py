@@ -13,6 +13,9 @@ ADAPTERS: dict[str, str] = {
     "coincap": "providers.adapters.coincap.CoinCap",
     "cryptocompare": "providers.adapters.cryptocompare.CryptoCompare",
     "binance": "providers.adapters.binance.Binance",
+    # Binance's API elsewhere: its market-data mirror (Binance's names) and Binance.US (its own)
+    "binance_vision": "providers.adapters.binance_vision.BinanceVision",
+    "binance_us": "providers.adapters.binance_us.BinanceUS",
     "kraken": "providers.adapters.kraken.Kraken",
     "coinbase": "providers.adapters.coinbase.Coinbase",
     # price (and CoinLore's markets and global)
@@ -22,6 +25,7 @@ ADAPTERS: dict[str, str] = {
     # candles and order books (the other exchanges above serve them too)
     "coinbase_exchange": "providers.adapters.coinbase_exchange.CoinbaseExchange",
     "coinlore": "providers.adapters.coinlore.CoinLore",
+    "dia": "providers.adapters.dia.Dia",
     # fear & greed
     "alternative_me": "providers.adapters.alternative_me.AlternativeMe",
     "coinmarketcap": "providers.adapters.coinmarketcap.CoinMarketCap",
@@ -54,6 +58,14 @@ ADAPTERS: dict[str, str] = {
     "cointelegraph": "providers.adapters.cointelegraph.Cointelegraph",
     "bitcoinist": "providers.adapters.bitcoinist.Bitcoinist",
     "decrypt": "providers.adapters.decrypt.Decrypt",
+    "theblock": "providers.adapters.theblock.TheBlock",
+    "blockworks": "providers.adapters.blockworks.Blockworks",
+    "bitcoinmagazine": "providers.adapters.bitcoinmagazine.BitcoinMagazine",
+    "cryptoslate": "providers.adapters.cryptoslate.CryptoSlate",
+    "newsbtc": "providers.adapters.newsbtc.NewsBtc",
+    "utoday": "providers.adapters.utoday.UToday",
+    "beincrypto": "providers.adapters.beincrypto.BeInCrypto",
+    "cryptopotato": "providers.adapters.cryptopotato.CryptoPotato",
     "cryptopanic": "providers.adapters.cryptopanic.CryptoPanic",
 }
 

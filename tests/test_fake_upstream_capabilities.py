@@ -154,9 +154,12 @@ def test_fixed_clock_dates_blockchair_and_news(fake_upstream):
     assert items[0]["published_at"] == "2025-06-10T11:42:00Z"
 
 
-@pytest.mark.parametrize(("slug", "source", "count"), [("coindesk", "CoinDesk", 3), ("cointelegraph", "Cointelegraph", 3),
-                                                        ("bitcoinist", "Bitcoinist", 3), ("decrypt", "Decrypt", 2),
-                                                        ("cryptopanic", "CoinDesk", 5)])
+@pytest.mark.parametrize(("slug", "source", "count"), [
+    ("coindesk", "CoinDesk", 3), ("cointelegraph", "Cointelegraph", 3), ("bitcoinist", "Bitcoinist", 3),
+    ("decrypt", "Decrypt", 2), ("cryptopanic", "CoinDesk", 5), ("theblock", "The Block", 2),
+    ("blockworks", "Blockworks", 2), ("bitcoinmagazine", "Bitcoin Magazine", 2), ("cryptoslate", "CryptoSlate", 1),
+    ("newsbtc", "NewsBTC", 2), ("utoday", "U.Today", 2), ("beincrypto", "BeInCrypto", 2),
+    ("cryptopotato", "CryptoPotato", 2)])
 def test_news_from_every_source(fake_upstream, slug, source, count):
     items = answer(fake_upstream, slug, "news", {"limit": 10})
     assert len(items) == count
@@ -249,6 +252,9 @@ NEW = {
     "blockchair": ("gas", {"chain": "bitcoin"}), "publicnode_eth": ("gas", {"chain": "ethereum"}),
     "coindesk": ("news", {}), "cointelegraph": ("news", {}), "bitcoinist": ("news", {}), "decrypt": ("news", {}),
     "cryptopanic": ("news", {}),
+    **{slug: ("news", {}) for slug in ("theblock", "blockworks", "bitcoinmagazine", "cryptoslate", "newsbtc",
+                                       "utoday", "beincrypto", "cryptopotato")},
+    "binance_vision": ("ticker", {"id": "bitcoin", "vs": "usd"}), "binance_us": ("price", ONE), "dia": ("price", ONE),
     "coingecko": ("trending", {}), "coinpaprika": ("global", {}), "coincap": ("markets", {"vs": "usd"}),
 }
 
@@ -271,6 +277,10 @@ NEW = {
         ("coindesk", None, Outcome.BAD_DATA), ("decrypt", None, Outcome.BAD_DATA),
         ("coingecko", None, Outcome.RATE_LIMITED), ("coinpaprika", None, Outcome.BAD_DATA),
         ("coincap", None, Outcome.BAD_DATA),
+        ("theblock", None, Outcome.BAD_DATA), ("utoday", None, Outcome.BAD_DATA),
+        ("binance_vision", None, Outcome.BAD_DATA), ("binance_vision", "rate_limit", Outcome.RATE_LIMITED),
+        ("binance_us", None, Outcome.BAD_DATA), ("dia", None, Outcome.BAD_DATA),
+        ("dia", "rate_limit", Outcome.RATE_LIMITED),
     ],
 )
 def test_error_in_200_is_an_error_for_every_capability(fake_upstream, slug, variant, outcome):

@@ -48,7 +48,7 @@ def test_the_majors_have_eur_tickers_too(fake_upstream, slug):
 
 
 @pytest.mark.parametrize(("slug", "outcome"), [
-    ("binance", Outcome.PERMANENT), ("okx", Outcome.PERMANENT), ("kraken", Outcome.PERMANENT),
+    ("binance", Outcome.NOT_FOUND), ("okx", Outcome.NOT_FOUND), ("kraken", Outcome.NOT_FOUND),
     ("coinbase_exchange", Outcome.NOT_FOUND), ("kucoin", Outcome.NOT_FOUND), ("bitfinex", Outcome.NOT_FOUND)])
 def test_an_unlisted_pair_fails_the_way_each_exchange_fails_it(fake_upstream, slug, outcome):
     params = {"id": "bitcoin", "vs": "krw"}

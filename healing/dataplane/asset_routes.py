@@ -68,7 +68,8 @@ def detail_answer(token: str, registry: assets.Registry, snapshot: Snapshot) -> 
         serving[capability] = [
             m.provider for m in pool.members
             if (adapter := get_adapter(m.provider)) is not None and capability in adapter.capabilities
-            and (m.provider in ID_BASED or asset.names.get(m.provider))]
+            # A mirror lists what the provider it mirrors lists (the adapter's names_from).
+            and (m.provider in ID_BASED or asset.names.get(adapter.names_slug))]
     return {"data": {**asset.to_dict(), "capabilities": serving}}
 
 

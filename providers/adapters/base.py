@@ -109,6 +109,10 @@ class Adapter:
 
     slug: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # Whose names in the asset registry this adapter asks coins by ("" = its own slug's). A mirror
+    # of another provider's API lists what that provider lists, so it reads that provider's names
+    # rather than needing a listing (and a registry sync) of its own.
+    names_from: ClassVar[str] = ""
 
     # --- the error table (data; read by error_outcome and classify_http_error) ---------------
     # HTTP statuses this provider uses its own way, e.g. 403 from a WAF that throttles.
@@ -123,6 +127,11 @@ class Adapter:
     unlisted_error: ClassVar[Outcome] = Outcome.BAD_DATA
     # Body-error outcomes that override the status class of a non-2xx answer.
     body_overrides_status: ClassVar[frozenset[Outcome]] = frozenset({Outcome.RATE_LIMITED})
+
+    @property
+    def names_slug(self) -> str:
+        """The slug whose registry names this adapter uses (see `names_from`)."""
+        return self.names_from or self.slug
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         raise UnsupportedCapability(f"{self.slug} does not serve {capability}")

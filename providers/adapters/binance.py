@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
@@ -23,7 +24,7 @@ from providers.schemas import iso_from_epoch, make_quote, number
 from providers.tickers import make_ticker
 
 # Binance has no USD book worth using: USD prices come from the deepest stablecoin pairs.
-QUOTE_ASSET = {"usd": "USDT"}
+QUOTE_ASSET: Mapping[str, str] = MappingProxyType({"usd": "USDT"})
 # Binance names candle intervals as callers do; one klines call answers at most 1000.
 BINANCE_INTERVALS = {name: name for name in ("1m", "5m", "15m", "1h", "4h", "1d")}
 BINANCE_MAX_CANDLES = 1000
@@ -39,10 +40,12 @@ class Binance(Adapter):
     # is a pair Binance does not list: not found, which the next exchange may still know.
     error_codes = {-1003: Outcome.RATE_LIMITED, -1121: Outcome.NOT_FOUND}
     body_overrides_status = frozenset({Outcome.RATE_LIMITED, Outcome.NOT_FOUND})
+    # The quote asset a vs currency is asked in; any other vs is its own code (btc -> BTC).
+    quote_assets: ClassVar[Mapping[str, str]] = QUOTE_ASSET
 
     def _pair(self, coin_id: str, vs: str) -> str:
-        base = assets.require_name(self.slug, coin_id)
-        return base + QUOTE_ASSET.get(vs, vs.upper())
+        base = assets.require_name(self.names_slug, coin_id, asker=self.slug)
+        return base + self.quote_assets.get(vs, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability in DEPTH_REQUESTS:

@@ -30,6 +30,13 @@ MEDIAN_FUTURE_SKEW_S = 7 * 24 * 3600
 TRACKING_PARAM_PREFIXES = ("utm_",)
 # WordPress appends "The post <title> appeared first on <site>." to every description.
 WORDPRESS_FOOTER = re.compile(r"\s*The post .{0,300}? appeared first on .{1,80}?\.?\s*$", re.DOTALL)
+# WordPress ends a cut excerpt with " [&#8230;]": kept as a plain ellipsis.
+WORDPRESS_MORE = re.compile(r"\s*\[(?:…|\.\.\.)\]\s*$")
+# The prefix a feed binds to Media RSS, and the caption-like elements of Media RSS. feedparser files
+# a media:description (or media:title) nested in media:content as the item's own summary (or title)
+# when it comes before the item's, so an image caption would replace the story's summary.
+MRSS_PREFIX = re.compile(rb"""xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']http://search\.yahoo\.com/mrss/?["']""")
+MRSS_CAPTIONS = (b"title", b"description")
 
 
 class _TextExtractor(HTMLParser):
@@ -52,7 +59,7 @@ def plain_text(value: Any) -> str:
 
 
 def clean_summary(value: Any) -> str | None:
-    text = WORDPRESS_FOOTER.sub("", plain_text(value)).strip()
+    text = WORDPRESS_MORE.sub("…", WORDPRESS_FOOTER.sub("", plain_text(value))).strip()
     if not text:
         return None
     if len(text) > SUMMARY_MAX_CHARS:
@@ -103,6 +110,14 @@ def check_news_dates(items: list[NewsItem], built_epoch: float | None, *, slug: 
         raise BadData(f"{slug}: an item is dated far after the rest of the feed")
 
 
+def without_media_captions(body: bytes) -> bytes:
+    """The feed without Media RSS captions (see MRSS_CAPTIONS); other bytes untouched."""
+    for prefix in set(MRSS_PREFIX.findall(body)):
+        names = b"|".join(re.escape(prefix + b":" + name) for name in MRSS_CAPTIONS)
+        body = re.sub(rb"<(" + names + rb")\b[^>]*?(?:/>|>.*?</\1\s*>)", b"", body, flags=re.DOTALL)
+    return body
+
+
 def _epoch(parsed_time: Any) -> float | None:
     # feedparser hands back time.struct_time already converted to UTC.
     if not parsed_time:
@@ -125,7 +140,7 @@ class RssAdapter(Adapter):
 
     def decode(self, body: bytes, content_type: str = "") -> Any:
         headers = {"content-type": content_type} if content_type else {}
-        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+        parsed = feedparser.parse(io.BytesIO(without_media_captions(body)), response_headers=headers)
         if not parsed.get("entries") and (parsed.get("bozo") or not parsed.get("feed")):
             reason = parsed.get("bozo_exception")
             raise BadData(f"{self.slug}: answer is not a feed ({reason.__class__.__name__ if reason else 'empty'})")

@@ -3,11 +3,12 @@
 Runs as its own OS process (`python -m tests.fake_upstream --port N`), so every cryptohub server
 process and the test process see the same faults and counters. Routes are `/{slug}/{path}`, and
 every endpoint the adapters call answers in that provider's real shape: price, markets, global
-and trending (coingecko, coinpaprika, coincap, coinlore, cryptocompare, binance, kraken, coinbase,
-kucoin, bitfinex, okx), fear & greed (alternative_me, coinmarketcap), TVL (defillama,
-yearn_ydaemon), fees (etherscan, mempool_space, blockchair, and any JSON-RPC POST such as
-publicnode_eth's eth_gasPrice) and news (the coindesk, cointelegraph, bitcoinist and decrypt
-feeds on any path under their slug, cryptopanic), and on-chain balances and transactions
+and trending (coingecko, coinpaprika, coincap, coinlore, cryptocompare, binance and its mirror
+binance_vision, binance_us, kraken, coinbase, kucoin, bitfinex, okx, dia), fear & greed
+(alternative_me, coinmarketcap), TVL (defillama, yearn_ydaemon), fees (etherscan, mempool_space,
+blockchair, and any JSON-RPC POST such as publicnode_eth's eth_gasPrice) and news (the coindesk,
+cointelegraph, bitcoinist and decrypt feeds and more_feeds.py's eight, on any path under their
+slug; cryptopanic), and on-chain balances and transactions
 (chain_accounts.py: Etherscan, JSON-RPC nodes, Blockchair dashboards, mempool.space, Blockstream,
 TronGrid; chain_explorers.py: Tronscan, Blockscout, Blockchain.com; all from one ledger). Every
 answer is derived from one price table and one fee table, so providers agree until a test makes
@@ -15,7 +16,7 @@ one lie. Any other path answers a small
 JSON 200. The control API lives under `/_control/` (see `FakeUpstream`).
 
 market.py holds the tables, the state and the first price answers; aggregators.py, exchanges.py,
-onchain.py and feeds.py the other answers; depth.py the exchanges' candles and order books;
+mirrors.py, onchain.py, feeds.py and more_feeds.py the other answers; depth.py the exchanges' candles and order books;
 errors.py each provider's error bodies; server.py the ASGI app, faults and control API; this
 module the client that starts the process. The tests' fixtures live in tests/fixtures/fake_upstream.py.
 """

@@ -81,11 +81,11 @@ def _facts(slug: str, base: str, quote: str) -> dict[str, float] | None:
 # --- each exchange's endpoints ---------------------------------------------------------------------
 
 
-def binance(rest: str, query: dict, now: float) -> Answer | None:
+def binance(rest: str, query: dict, now: float, slug: str = "binance") -> Answer | None:
     if rest not in ("/api/v3/klines", "/api/v3/depth"):
         return None
     split = _split_pair(_q(query, "symbol"))
-    facts = _facts("binance", *split) if split else None
+    facts = _facts(slug, *split) if split else None
     if facts is None:
         return 400, {"code": -1121, "msg": "Invalid symbol."}, {}
     if rest == "/api/v3/depth":

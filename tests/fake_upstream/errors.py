@@ -16,7 +16,8 @@ NGINX_429 = (b"<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<b
 # What a feed URL answers a client the bot protection does not trust: a challenge page, with 200.
 BOT_WALL = (b"<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title></head>"
             b"<body><noscript>Enable JavaScript and cookies to continue</noscript></body></html>")
-FEED_SLUGS = ("coindesk", "cointelegraph", "bitcoinist", "decrypt")
+FEED_SLUGS = ("coindesk", "cointelegraph", "bitcoinist", "decrypt", "theblock", "blockworks", "bitcoinmagazine",
+              "cryptoslate", "newsbtc", "utoday", "beincrypto", "cryptopotato")
 
 RATE_LIMIT_BODY: dict[str, Any] = {
     "coingecko": {"status": {"error_code": 429, "error_message": (
@@ -35,6 +36,7 @@ RATE_LIMIT_BODY: dict[str, Any] = {
     "bitfinex": {"error": "ERR_RATE_LIMIT"},
     "okx": {"msg": "Too Many Requests", "code": "50011"},
     "coinlore": {"error": "Too many requests"},
+    "dia": {"errorcode": 429, "errormessage": "too many requests"},
     "alternative_me": {"name": "Fear and Greed Index", "data": [], "metadata": {"error": "Too many requests"}},
     "coinmarketcap": {"status": {"timestamp": "2025-06-10T12:00:00.115Z", "error_code": 1008, "error_message": (
         "You've exceeded your API Key's HTTP request rate limit. Rate limits reset every minute."),
@@ -60,6 +62,7 @@ ERROR_IN_200_BODY: dict[str, Any] = {
     "cryptocompare": {"Response": "Error", "Message": "Something went wrong on our side.", "HasWarning": False,
                       "Type": 1, "RateLimit": {}, "Data": {}},
     "binance": {"code": -1000, "msg": "An unknown error occurred while processing the request."},
+    "dia": {"errorcode": 500, "errormessage": "internal server error"},
     "kraken": {"error": ["EGeneral:Internal error"]},
     "coinbase": {"errors": [{"id": "internal_server_error", "message": "Internal server error"}]},
     "kucoin": {"code": "500000", "msg": "Internal Server Error"},
@@ -79,3 +82,8 @@ ERROR_IN_200_BODY: dict[str, Any] = {
     **{slug: BOT_WALL for slug in FEED_SLUGS},
     **defi_markets.ERROR_IN_200_BODY,
 }
+
+# Binance's API elsewhere answers with Binance's own error bodies.
+for _slug in ("binance_vision", "binance_us"):
+    RATE_LIMIT_BODY[_slug] = RATE_LIMIT_BODY["binance"]
+    ERROR_IN_200_BODY[_slug] = ERROR_IN_200_BODY["binance"]

@@ -267,10 +267,10 @@ def cryptocompare(rest: str, query: dict, now: float) -> Answer:
     return 200, {"RAW": raw, "DISPLAY": {}}, {}
 
 
-def _binance_row(pair: str, now: float) -> dict[str, Any] | None:
+def _binance_row(pair: str, now: float, slug: str = "binance") -> dict[str, Any] | None:
     split = _split_pair(pair)
     coin_id = _coin_of(split[0]) if split else None
-    facts = STATE.facts("binance", coin_id, _vs_of(split[1])) if coin_id else None
+    facts = STATE.facts(slug, coin_id, _vs_of(split[1])) if coin_id else None
     if facts is None:
         return None
     price = facts["price"]

@@ -21,6 +21,8 @@ from tests.fake_upstream import (
     feeds,
     listings,
     market,
+    mirrors,
+    more_feeds,
     onchain,
     tickers,
 )
@@ -30,7 +32,8 @@ from tests.fake_upstream.market import GAS, STATE, Answer, generic_answer, jsonr
 # Later tables win: aggregators extends market's CoinGecko and CoinPaprika answers, defi_markets
 # aggregators' CoinGecko (its stablecoins category).
 PROVIDERS = {**market.PROVIDERS, **aggregators.PROVIDERS, **exchanges.PROVIDERS, **onchain.PROVIDERS,
-             **feeds.PROVIDERS, **chain_accounts.PROVIDERS, **chain_explorers.PROVIDERS, **defi_markets.PROVIDERS}
+             **feeds.PROVIDERS, **more_feeds.PROVIDERS, **chain_accounts.PROVIDERS, **chain_explorers.PROVIDERS,
+             **defi_markets.PROVIDERS, **mirrors.PROVIDERS}
 RATE_LIMIT_BODY.update({**chain_accounts.RATE_LIMIT_BODY, **chain_explorers.RATE_LIMIT_BODY})
 ERROR_IN_200_BODY.update({**chain_accounts.ERROR_IN_200_BODY, **chain_explorers.ERROR_IN_200_BODY})
 # Candles and order books answer in front of each exchange's own handler (depth.py).
@@ -40,6 +43,8 @@ PROVIDERS = depth.with_depth(PROVIDERS, generic_answer, tickers.TICKER_HANDLERS)
 # The listings the asset registry sync reads, in front of those (listings.py).
 PROVIDERS = listings.with_listings(PROVIDERS)
 RATE_LIMIT_BODY.update(depth.RATE_LIMIT_BODY)
+# Binance's public data mirror is Binance's own answers (same paths, shapes and data).
+PROVIDERS["binance_vision"] = PROVIDERS["binance"]
 
 FAULT_KINDS = frozenset({"latency", "hang", "reset", "status", "rate_limit", "teapot", "error_in_200",
                          "malformed", "oversized", "ok"})
@@ -48,7 +53,7 @@ OVERSIZED_BYTES = 6 * 1024 * 1024
 
 # Versioned base paths of the real providers, accepted with or without the prefix.
 BASE_PREFIX = {"coingecko": "/api/v3", "coinpaprika": "/v1", "coincap": "/v3", "coinbase": "/v2", "coinlore": "/api",
-               "bitfinex": "/v2", "mempool_space": "/api", "cryptopanic": "/api", "blockstream": "/api"}
+               "bitfinex": "/v2", "mempool_space": "/api", "cryptopanic": "/api", "blockstream": "/api", "dia": "/v1"}
 
 # --- faults -----------------------------------------------------------------------------------
 

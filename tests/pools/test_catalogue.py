@@ -16,6 +16,8 @@ ADAPTER_SLUGS = [
     "bitfinex", "okx", "coinlore", "alternative_me", "coinmarketcap", "defillama", "etherscan",
     "mempool_space", "blockchair", "cryptopanic", "coindesk", "cointelegraph", "bitcoinist", "decrypt",
     "blockscout_eth", "publicnode_eth", "tronscan", "cloudflare_eth", "llamarpc_eth", "drpc_eth", "blockchain_info",
+    "binance_vision", "binance_us", "dia", "theblock", "blockworks",
+    "bitcoinmagazine", "cryptoslate", "newsbtc", "utoday", "beincrypto", "cryptopotato",
 ]
 
 
@@ -71,8 +73,8 @@ def test_every_capability_pool_is_present_with_members(db):
         assert pool.capability == slug
         assert pool.memberships.count() >= 2, slug
     price = [m.provider.slug for m in Pool.objects.get(slug="price").memberships.order_by("-priority")]
-    assert price == ["coingecko", "coinpaprika", "coincap", "cryptocompare", "binance", "kraken", "coinbase",
-                     "kucoin", "bitfinex", "okx", "coinlore"]
+    assert price == ["coingecko", "coinpaprika", "coincap", "cryptocompare", "binance", "binance_vision", "kraken",
+                     "coinbase", "kucoin", "bitfinex", "okx", "binance_us", "coinlore", "dia"]
     assert Pool.objects.get(slug="price").strategy == "priority"
     assert set(Pool.objects.get(slug="gas").providers.values_list("slug", flat=True)) == {
         "etherscan", "mempool_space", "blockchair", "publicnode_eth", "llamarpc_eth", "drpc_eth", "cloudflare_eth"
@@ -83,9 +85,13 @@ def test_every_capability_pool_is_present_with_members(db):
         assert members[-6:] == ["blockscout_eth", "llamarpc_eth", "drpc_eth", "cloudflare_eth", "blockchain_info",
                                 "tronscan"], capability
         assert members.index("tronscan") > members.index("trongrid")
-    assert set(Pool.objects.get(slug="news").providers.values_list("slug", flat=True)) == {
-        "coindesk", "cointelegraph", "bitcoinist", "decrypt", "cryptopanic"
-    }
+    news = [m.provider.slug for m in Pool.objects.get(slug="news").memberships.order_by("-priority")]
+    assert news == ["coindesk", "cointelegraph", "bitcoinist", "decrypt", "cryptopanic", "theblock", "blockworks",
+                    "bitcoinmagazine", "cryptoslate", "newsbtc", "utoday", "beincrypto", "cryptopotato"]
+    for depth_pool in ("candles", "orderbook", "ticker"):
+        members = [m.provider.slug for m in Pool.objects.get(slug=depth_pool).memberships.order_by("-priority")]
+        assert members[:2] == ["binance", "binance_vision"], depth_pool
+        assert "binance_us" in members[-2:], depth_pool
 
 
 def test_every_category_pool_holds_all_providers_of_its_category(db):

@@ -15,16 +15,18 @@ from tests.fixtures.dataplane import clear_cache, pools_over_fake
 
 # Each pool in priority order, as fixtures/providers.json ships it.
 POOLS = {
-    "candles": ["binance", "okx", "kraken", "kucoin", "coinbase_exchange", "bitfinex", "coingecko"],
-    "orderbook": ["binance", "okx", "kraken", "kucoin", "coinbase_exchange", "bitfinex"],
+    "candles": ["binance", "binance_vision", "okx", "kraken", "kucoin", "coinbase_exchange", "bitfinex", "binance_us",
+                "coingecko"],
+    "orderbook": ["binance", "binance_vision", "okx", "kraken", "kucoin", "coinbase_exchange", "bitfinex",
+                  "binance_us"],
 }
 CANDLES_1H = "/api/data/candles?id=bitcoin&vs=usd&interval=1h&limit=5"
 BOOK = "/api/data/orderbook?id=bitcoin&vs=usd&depth=5"
 # (path, the providers that can serve it in pool order, the record type)
 CASES = {
     "candles-1h": (CANDLES_1H, POOLS["candles"][:-1], Candle),  # CoinGecko's free /ohlc has no 1h
-    "candles-4h": ("/api/data/candles?id=ethereum&interval=4h&limit=6",
-                   ["binance", "okx", "kraken", "kucoin", "coingecko"], Candle),  # no 4h at Coinbase, Bitfinex
+    "candles-4h": ("/api/data/candles?id=ethereum&interval=4h&limit=6",  # no 4h at Coinbase, Bitfinex
+                   ["binance", "binance_vision", "okx", "kraken", "kucoin", "binance_us", "coingecko"], Candle),
     "orderbook": (BOOK, POOLS["orderbook"], OrderBook),
 }
 
@@ -88,7 +90,7 @@ async def test_fallback_from_each_provider_to_the_next_keeps_the_shape(depth_cat
 
 async def test_providers_without_the_interval_are_passed_over_without_a_call(depth_catalogue, fake_upstream,
                                                                              engine_client):
-    for slug in ("binance", "okx", "kraken", "kucoin"):
+    for slug in ("binance", "binance_vision", "okx", "kraken", "kucoin", "binance_us"):
         fake_upstream.fault(slug, "status", status=503)
     response = await engine_client.get("/api/data/candles?id=bitcoin&interval=4h&limit=3")
     assert response.status_code == 200, response.text
@@ -113,7 +115,7 @@ async def test_a_truncated_book_is_bad_data_and_the_next_exchange_answers(depth_
                                                                           engine_client):
     fake_upstream.fault("binance", "malformed")
     body = (await engine_client.get(BOOK)).json()
-    assert body["meta"]["source"] == "okx"
+    assert body["meta"]["source"] == "binance_vision"
     assert body["meta"]["attempts"][0]["outcome"] == "bad_data"
     assert body["data"]["best_bid"] < body["data"]["mid"] < body["data"]["best_ask"]
     assert len(body["data"]["bids"]) == len(body["data"]["asks"]) == 5

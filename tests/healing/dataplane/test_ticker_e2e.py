@@ -1,7 +1,7 @@
 """/api/data/ticker end to end: the data plane in process, the engine, real Redis and real sockets
 to the fake exchanges. Binance answers first; broken in the ways Binance breaks (500, 451 from a
-restricted region, 429), OKX answers, then each exchange after it in pool order, in its own pair
-name but the one record shape. Also `manage.py fetch ticker` over the same catalogue."""
+restricted region, 429), its public data mirror answers, then each exchange after it in pool order,
+in its own pair name but the one record shape. Also `manage.py fetch ticker` over the same catalogue."""
 
 import dataclasses
 import io
@@ -16,11 +16,11 @@ from tests.fixtures.clock import T0
 from tests.fixtures.dataplane import clear_cache, pools_over_fake
 
 # The ticker pool in priority order, as fixtures/providers.json ships it.
-POOL = ["binance", "okx", "kraken", "coinbase_exchange", "kucoin", "bitfinex"]
+POOL = ["binance", "binance_vision", "okx", "kraken", "coinbase_exchange", "kucoin", "bitfinex", "binance_us"]
 TICKER = "/api/data/ticker?id=bitcoin&vs=usdt"
 # Each exchange's own name for bitcoin against the dollar quote asked (USDT; Bitfinex calls it UST).
-PAIRS = {"binance": "BTCUSDT", "okx": "BTC-USDT", "kraken": "XBTUSDT", "coinbase_exchange": "BTC-USDT",
-         "kucoin": "BTC-USDT", "bitfinex": "tBTCUST"}
+PAIRS = {"binance": "BTCUSDT", "binance_vision": "BTCUSDT", "okx": "BTC-USDT", "kraken": "XBTUSDT",
+         "coinbase_exchange": "BTC-USDT", "kucoin": "BTC-USDT", "bitfinex": "tBTCUST", "binance_us": "BTCUSDT"}
 BTC_USD = MARKET["bitcoin"][0]
 
 
@@ -57,15 +57,16 @@ async def test_binance_answers_the_ticker_record_then_the_cache_does(ticker_cata
     ({"kind": "status", "status": 451}, "permanent"),  # Binance from a restricted region
     ({"kind": "rate_limit"}, "rate_limited"),
 ])
-async def test_okx_answers_when_binance_fails(ticker_catalogue, fake_upstream, engine_client, fault, outcome):
+async def test_binances_mirror_answers_when_binance_fails(ticker_catalogue, fake_upstream, engine_client, fault,
+                                                          outcome):
     fake_upstream.fault("binance", **fault)
     response = await engine_client.get(TICKER)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["meta"]["source"] == "okx", body["meta"]["attempts"]
+    assert body["meta"]["source"] == "binance_vision", body["meta"]["attempts"]
     assert {a["outcome"] for a in body["meta"]["attempts"] if a["provider"] == "binance"} == {outcome}
-    assert [a["provider"] for a in body["meta"]["attempts"]][-1] == "okx"
-    assert body["data"]["pair"] == "BTC-USDT"
+    assert [a["provider"] for a in body["meta"]["attempts"]][-1] == "binance_vision"
+    assert body["data"]["pair"] == "BTCUSDT"
     assert body["data"]["last"] == pytest.approx(BTC_USD)
     assert body["data"]["change"] == pytest.approx(body["data"]["last"] - body["data"]["open"])
 
@@ -88,7 +89,7 @@ async def test_a_malformed_ticker_is_bad_data_and_the_next_exchange_answers(tick
                                                                             engine_client):
     fake_upstream.fault("binance", "malformed")
     body = (await engine_client.get(TICKER)).json()
-    assert body["meta"]["source"] == "okx"
+    assert body["meta"]["source"] == "binance_vision"
     assert body["meta"]["attempts"][0]["outcome"] == "bad_data"
 
 

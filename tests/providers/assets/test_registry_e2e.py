@@ -48,6 +48,9 @@ async def test_asset_search_and_detail(catalogue, fake_upstream, engine_client):
     detail = (await engine_client.get("/api/data/assets/ZEC")).json()["data"]
     assert detail["providers"]["coinpaprika"] == "zec-zcash" and detail["providers"]["kraken"] == "ZEC"
     assert {"coingecko", "coinpaprika", "coincap", "binance", "kraken"} <= set(detail["capabilities"]["price"])
+    # Binance's mirror lists what Binance lists; Binance.US keeps its own list, without Zcash.
+    assert "binance_vision" in detail["capabilities"]["price"]
+    assert "binance_us" not in detail["capabilities"]["price"]
     missing = await engine_client.get("/api/data/assets/bitcoun")
     assert missing.status_code == 404 and missing.json()["close_matches"] == {"bitcoun": ["bitcoin"]}
     bad = await engine_client.get("/api/data/assets?limit=0")
