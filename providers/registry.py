@@ -22,6 +22,11 @@ ADAPTERS: dict[str, str] = {
     "kucoin": "providers.adapters.kucoin.KuCoin",
     "bitfinex": "providers.adapters.bitfinex.Bitfinex",
     "okx": "providers.adapters.okx.Okx",
+    # price, 24 h tickers, candles and order books (after the exchanges above in every pool)
+    "bitstamp": "providers.adapters.bitstamp.Bitstamp",
+    "gemini": "providers.adapters.gemini.Gemini",
+    "bybit": "providers.adapters.bybit.Bybit",
+    "gateio": "providers.adapters.gateio.GateIo",
     # candles and order books (the other exchanges above serve them too)
     "coinbase_exchange": "providers.adapters.coinbase_exchange.CoinbaseExchange",
     "coinlore": "providers.adapters.coinlore.CoinLore",

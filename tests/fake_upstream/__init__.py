@@ -4,7 +4,8 @@ Runs as its own OS process (`python -m tests.fake_upstream --port N`), so every 
 process and the test process see the same faults and counters. Routes are `/{slug}/{path}`, and
 every endpoint the adapters call answers in that provider's real shape: price, markets, global
 and trending (coingecko, coinpaprika, coincap, coinlore, cryptocompare, binance and its mirror
-binance_vision, binance_us, kraken, coinbase, kucoin, bitfinex, okx, dia), fear & greed
+binance_vision, binance_us, kraken, coinbase, kucoin, bitfinex, okx, dia; bitstamp, gemini, bybit
+and gateio with their tickers, books and candles in more_exchanges.py), fear & greed
 (alternative_me, coinmarketcap), TVL (defillama, yearn_ydaemon), fees (etherscan, mempool_space,
 blockchair, and any JSON-RPC POST such as publicnode_eth's eth_gasPrice) and news (the coindesk,
 cointelegraph, bitcoinist and decrypt feeds and more_feeds.py's eight, on any path under their

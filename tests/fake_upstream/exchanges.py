@@ -27,8 +27,11 @@ from tests.fake_upstream.market import (
 MAJORS = ("BTC", "ETH")
 # The pairs each exchange lists: every coin against its dollar quotes, the majors in some fiat,
 # the top coins against BTC. Anything else is an unknown pair there.
-DOLLAR_QUOTES = {"kucoin": ("USDT", "USDC"), "okx": ("USDT", "USDC"), "bitfinex": ("USD", "USDT")}
-MAJOR_FIAT = {"kucoin": ("EUR",), "okx": ("EUR",), "bitfinex": ("EUR", "GBP", "JPY")}
+DOLLAR_QUOTES = {"kucoin": ("USDT", "USDC"), "okx": ("USDT", "USDC"), "bitfinex": ("USD", "USDT"),
+                 # more_exchanges.py: Bitstamp and Gemini have real USD books, Bybit and Gate.io USDT ones.
+                 "bitstamp": ("USD", "USDT"), "gemini": ("USD",), "bybit": ("USDT", "USDC"), "gateio": ("USDT", "USDC")}
+MAJOR_FIAT = {"kucoin": ("EUR",), "okx": ("EUR",), "bitfinex": ("EUR", "GBP", "JPY"), "bitstamp": ("EUR", "GBP"),
+              "gemini": ("EUR", "GBP"), "bybit": ("EUR",), "gateio": ("EUR",)}
 BTC_PAIRS = 5
 BITFINEX_ALIASES = {"UST": "USDT", "DSH": "DASH", "IOT": "IOTA"}
 

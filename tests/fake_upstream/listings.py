@@ -1,7 +1,8 @@
 """The providers' own listings of what they know, in their real shapes, from the fake's coin table
 (coins.py): CoinGecko /coins/list, CoinPaprika /coins, Binance exchangeInfo, Kraken AssetPairs,
 Coinbase /currencies/crypto, Coinbase Exchange /products, KuCoin /api/v2/symbols, OKX spot
-instruments and Bitfinex's pair list. What the registry sync (healing.asset_listings) reads.
+instruments, Bitfinex's pair list, Bitstamp's trading-pairs-info, Gemini's symbols, Bybit's spot
+instruments and Gate.io's currency pairs. What the registry sync (healing.asset_listings) reads.
 CoinCap's /assets and CoinLore's /tickers/ are their price answers (aggregators.py).
 
 Answered in front of each provider's own handler, like the depth answers (depth.with_depth).
@@ -113,10 +114,43 @@ def _bitfinex(rest: str, query: dict, now: float) -> Answer | None:
     return 200, [pairs], {}
 
 
+def _bitstamp(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/trading-pairs-info/":
+        return None
+    return 200, [{"name": f"{base}/{quote}", "url_symbol": (base + quote).lower(), "base_decimals": 8,
+                  "counter_decimals": 2, "minimum_order": f"10 {quote}", "trading": "Enabled",
+                  "instant_and_market_orders": "Enabled",
+                  "description": f"{name_of(coins.id_for_symbol(base))} / {quote}"}
+                 for base, quote in _pairs(("USD", "EUR"))], {}
+
+
+def _gemini(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/v1/symbols":
+        return None
+    # Bare lower-case symbols, perpetuals among them.
+    return 200, [(base + quote).lower() for base, quote in _pairs(("USD", "GUSD"))] + ["btcgusdperp"], {}
+
+
+def _bybit(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/v5/market/instruments-info":
+        return None
+    rows = [{"symbol": base + quote, "baseCoin": base, "quoteCoin": quote, "innovation": "0", "status": "Trading"}
+            for base, quote in _pairs(("USDT", "USDC"))]
+    return 200, {"retCode": 0, "retMsg": "OK", "result": {"category": "spot", "list": rows, "nextPageCursor": ""},
+                 "retExtInfo": {}, "time": int(now * 1000)}, {}
+
+
+def _gateio(rest: str, query: dict, now: float) -> Answer | None:
+    if rest != "/spot/currency_pairs":
+        return None
+    return 200, [{"id": f"{base}_{quote}", "base": base, "quote": quote, "fee": "0.2", "trade_status": "tradable"}
+                 for base, quote in _pairs(("USDT",))], {}
+
+
 LISTING_HANDLERS: dict[str, Handler] = {
     "coingecko": _coingecko, "coinpaprika": _coinpaprika, "binance": _binance, "kraken": _kraken,
     "coinbase": _coinbase, "coinbase_exchange": _coinbase_exchange, "kucoin": _kucoin, "okx": _okx,
-    "bitfinex": _bitfinex}
+    "bitfinex": _bitfinex, "bitstamp": _bitstamp, "gemini": _gemini, "bybit": _bybit, "gateio": _gateio}
 
 
 def with_listings(providers: dict[str, Handler]) -> dict[str, Handler]:

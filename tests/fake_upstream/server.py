@@ -22,6 +22,7 @@ from tests.fake_upstream import (
     listings,
     market,
     mirrors,
+    more_exchanges,
     more_feeds,
     onchain,
     tickers,
@@ -31,9 +32,9 @@ from tests.fake_upstream.market import GAS, STATE, Answer, generic_answer, jsonr
 
 # Later tables win: aggregators extends market's CoinGecko and CoinPaprika answers, defi_markets
 # aggregators' CoinGecko (its stablecoins category).
-PROVIDERS = {**market.PROVIDERS, **aggregators.PROVIDERS, **exchanges.PROVIDERS, **onchain.PROVIDERS,
-             **feeds.PROVIDERS, **more_feeds.PROVIDERS, **chain_accounts.PROVIDERS, **chain_explorers.PROVIDERS,
-             **defi_markets.PROVIDERS, **mirrors.PROVIDERS}
+PROVIDERS = {**market.PROVIDERS, **aggregators.PROVIDERS, **exchanges.PROVIDERS, **more_exchanges.PROVIDERS,
+             **onchain.PROVIDERS, **feeds.PROVIDERS, **more_feeds.PROVIDERS, **chain_accounts.PROVIDERS,
+             **chain_explorers.PROVIDERS, **defi_markets.PROVIDERS, **mirrors.PROVIDERS}
 RATE_LIMIT_BODY.update({**chain_accounts.RATE_LIMIT_BODY, **chain_explorers.RATE_LIMIT_BODY})
 ERROR_IN_200_BODY.update({**chain_accounts.ERROR_IN_200_BODY, **chain_explorers.ERROR_IN_200_BODY})
 # Candles and order books answer in front of each exchange's own handler (depth.py).

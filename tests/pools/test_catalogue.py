@@ -18,6 +18,7 @@ ADAPTER_SLUGS = [
     "blockscout_eth", "publicnode_eth", "tronscan", "cloudflare_eth", "llamarpc_eth", "drpc_eth", "blockchain_info",
     "binance_vision", "binance_us", "dia", "theblock", "blockworks",
     "bitcoinmagazine", "cryptoslate", "newsbtc", "utoday", "beincrypto", "cryptopotato",
+    "bitstamp", "gemini", "bybit", "gateio",
 ]
 
 
@@ -74,7 +75,12 @@ def test_every_capability_pool_is_present_with_members(db):
         assert pool.memberships.count() >= 2, slug
     price = [m.provider.slug for m in Pool.objects.get(slug="price").memberships.order_by("-priority")]
     assert price == ["coingecko", "coinpaprika", "coincap", "cryptocompare", "binance", "binance_vision", "kraken",
-                     "coinbase", "kucoin", "bitfinex", "okx", "binance_us", "coinlore", "dia"]
+                     "coinbase", "kucoin", "bitfinex", "okx", "binance_us", "coinlore", "dia",
+                     "bybit", "gateio", "bitstamp", "gemini"]
+    # The four later exchanges follow every earlier member of the exchange pools too.
+    for capability, earlier in (("candles", 9), ("orderbook", 8), ("ticker", 8)):
+        members = [m.provider.slug for m in Pool.objects.get(slug=capability).memberships.order_by("-priority")]
+        assert members[earlier:] == ["bybit", "gateio", "bitstamp", "gemini"], capability
     assert Pool.objects.get(slug="price").strategy == "priority"
     assert set(Pool.objects.get(slug="gas").providers.values_list("slug", flat=True)) == {
         "etherscan", "mempool_space", "blockchair", "publicnode_eth", "llamarpc_eth", "drpc_eth", "cloudflare_eth"
@@ -91,7 +97,7 @@ def test_every_capability_pool_is_present_with_members(db):
     for depth_pool in ("candles", "orderbook", "ticker"):
         members = [m.provider.slug for m in Pool.objects.get(slug=depth_pool).memberships.order_by("-priority")]
         assert members[:2] == ["binance", "binance_vision"], depth_pool
-        assert "binance_us" in members[-2:], depth_pool
+        assert members.index("binance_us") == members.index("bitfinex") + 1, depth_pool  # after the first six
 
 
 def test_every_category_pool_holds_all_providers_of_its_category(db):

@@ -210,6 +210,7 @@ CAPABILITY_PARAMS = {
     "cloudflare_eth": ("tx", {"chain": "ethereum", "hash": "0x" + "ab" * 32}),
     "blockchain_info": ("tx", {"chain": "bitcoin", "hash": "ab" * 32}),
     "coinbase_exchange": ("orderbook", {"id": "bitcoin", "vs": "usd", "depth": 10}),
+    "bitstamp": ("price", ONE), "gemini": ("price", ONE), "bybit": ("price", ONE), "gateio": ("price", ONE),
     # The price adapters of the engine issue face the same malformed answers.
     "coingecko": ("price", ONE), "coinpaprika": ("price", ONE), "coincap": ("price", ONE),
     "cryptocompare": ("price", ONE), "binance": ("price", ONE), "kraken": ("price", ONE),

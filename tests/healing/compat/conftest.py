@@ -5,7 +5,8 @@ import pytest
 from tests.fixtures.clock import T0
 from tests.fixtures.dataplane import POOLS, pools_over_fake
 
-# The candles pool as fixtures/providers.json ships it: exchanges first, CoinGecko last.
+# The candles pool as fixtures/providers.json ships it: exchanges first, then CoinGecko (the shipped pool
+# adds Bybit, Gate.io, Bitstamp and Gemini after it).
 CANDLE_POOL = ["binance", "okx", "kraken", "kucoin", "coinbase_exchange", "bitfinex", "coingecko"]
 GECKO_POOLS = {**{name: POOLS[name] for name in ("price", "markets", "global", "trending")}, "candles": CANDLE_POOL}
 

@@ -15,7 +15,7 @@ from tests.fixtures.dataplane import clear_cache, pools_over_fake
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = "/compat/binance/api/v3/"
-# Each pool in priority order, as fixtures/providers.json ships it.
+# Each pool in priority order, as fixtures/providers.json ships it up to Bybit, Gate.io, Bitstamp and Gemini.
 POOLS = {
     "candles": ["binance", "okx", "kraken", "kucoin", "coinbase_exchange", "bitfinex"],
     "orderbook": ["binance", "okx", "kraken", "kucoin", "coinbase_exchange", "bitfinex"],

@@ -13,7 +13,8 @@ from providers.market_depth import Candle, OrderBook
 from tests.fixtures.clock import T0
 from tests.fixtures.dataplane import clear_cache, pools_over_fake
 
-# Each pool in priority order, as fixtures/providers.json ships it.
+# Each pool in priority order, as fixtures/providers.json ships it up to Bybit, Gate.io, Bitstamp and Gemini
+# (its last members, test_more_exchanges_e2e.py).
 POOLS = {
     "candles": ["binance", "binance_vision", "okx", "kraken", "kucoin", "coinbase_exchange", "bitfinex", "binance_us",
                 "coingecko"],

@@ -15,7 +15,8 @@ from tests.fake_upstream.market import MARKET
 from tests.fixtures.clock import T0
 from tests.fixtures.dataplane import clear_cache, pools_over_fake
 
-# The ticker pool in priority order, as fixtures/providers.json ships it.
+# The ticker pool in priority order, as fixtures/providers.json ships it up to Bybit, Gate.io, Bitstamp and
+# Gemini (its last members, test_more_exchanges_e2e.py).
 POOL = ["binance", "binance_vision", "okx", "kraken", "coinbase_exchange", "kucoin", "bitfinex", "binance_us"]
 TICKER = "/api/data/ticker?id=bitcoin&vs=usdt"
 # Each exchange's own name for bitcoin against the dollar quote asked (USDT; Bitfinex calls it UST).

@@ -1,7 +1,7 @@
-"""`manage.py sync_assets` over real sockets to the fake upstream's listings (all eleven: CoinGecko,
-CoinPaprika, CoinCap, CoinLore, Binance, Kraken, Coinbase, Coinbase Exchange, KuCoin, OKX and Bitfinex,
-in their real shapes): the registry it writes, a provider that fails delisting nothing, and a sync
-where nothing answers changing nothing."""
+"""`manage.py sync_assets` over real sockets to the fake upstream's listings (all fifteen: CoinGecko,
+CoinPaprika, CoinCap, CoinLore, Binance, Kraken, Coinbase, Coinbase Exchange, KuCoin, OKX, Bitfinex,
+Bitstamp, Gemini, Bybit and Gate.io, in their real shapes): the registry it writes, a provider that
+fails delisting nothing, and a sync where nothing answers changing nothing."""
 
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ from tests.fixtures.dataplane import CATEGORY, POOLS, pools_over_fake
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LISTED = ["coingecko", "coinpaprika", "coincap", "coinlore", "binance", "kraken", "coinbase", "coinbase_exchange",
-          "kucoin", "okx", "bitfinex"]
+          "kucoin", "okx", "bitfinex", "bitstamp", "gemini", "bybit", "gateio"]
+# The listers no pool of POOLS holds, in an orderbook pool of their own.
+EXCHANGES = ["coinbase_exchange", "bitstamp", "gemini", "bybit", "gateio"]
 
 
 @pytest.fixture
 def catalogue(transactional_db, fake_upstream):
-    """The engine's pools over the fake, plus an orderbook pool for the one lister no other pool has."""
-    return pools_over_fake(fake_upstream, {**POOLS, "orderbook": ["coinbase_exchange"]},
-                           category=lambda slug: "exchange" if slug == "coinbase_exchange" else CATEGORY.get(slug, "market_data"))
+    """The engine's pools over the fake, plus an orderbook pool for the listers no other pool has."""
+    def category(slug: str) -> str:
+        return "exchange" if slug in EXCHANGES else CATEGORY.get(slug, "market_data")
+    return pools_over_fake(fake_upstream, {**POOLS, "orderbook": EXCHANGES}, category=category)
 
 
 def sync(*slugs: str) -> str:
@@ -41,7 +44,7 @@ def test_a_sync_ties_every_listing_to_its_coin(catalogue, fake_upstream):
     assert {slug: zcash.names.get(slug) for slug in LISTED} == {
         "coingecko": "zcash", "coinpaprika": "zec-zcash", "coincap": "zcash", "coinlore": "ZEC", "binance": "ZEC",
         "kraken": "ZEC", "coinbase": "ZEC", "coinbase_exchange": "ZEC", "kucoin": "ZEC", "okx": "ZEC",
-        "bitfinex": "ZEC"}
+        "bitfinex": "ZEC", "bitstamp": "ZEC", "gemini": "ZEC", "bybit": "ZEC", "gateio": "ZEC"}
     assert registry.name_on("kraken", "bitcoin") == "XBT" and registry.name_on("kraken", "binancecoin") is None
     # Each exchange's own code is kept: Bitfinex calls Tether UST; CoinCap's ids are not CoinGecko's.
     assert registry.name_on("bitfinex", "tether") == "UST" and registry.name_on("coincap", "dai") == "multi-collateral-dai"
