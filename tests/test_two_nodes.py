@@ -1,8 +1,8 @@
 """Two complete nodes on one database and one Redis: each a uvicorn with two workers and a Celery
 worker, with one beat for both. An admin edit made on node A is live in node B's data plane, a
 breaker opened by traffic on A is honoured on B (and B's live feed says so), and a sweep runs
-once per period, not once per node. The admin edit reaches B within the issue's 2 s. Runs on the session's database (SQLite, or PostgreSQL in the
-`make test-postgres` pass)."""
+once per period, not once per node; the admin edit reaches B within the issue's 2 s. Runs on the
+session's database (SQLite, or PostgreSQL in the `make test-postgres` pass)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ def test_two_nodes_share_config_breakers_the_feed_and_one_sweep(nodes, fake_upst
         changelist = on_a.get("/admin/providers/provider/")
         done = on_a.post("/admin/providers/provider/", data={
             "csrfmiddlewaretoken": _csrf(changelist.text), "action": "disable_providers",
-            "_selected_action": str(Provider.objects.get(slug="coinpaprika").pk), "index": "0"}, headers={"Referer": f"{a.url}/admin/providers/provider/"})
+            "_selected_action": str(Provider.objects.get(slug="coinpaprika").pk), "index": "0"},
+            headers={"Referer": f"{a.url}/admin/providers/provider/"})
         assert done.status_code == 302, done.text[:300]
         edited_at = time.monotonic()
         # ... is what node B's data plane routes by, within the issue's bound. The time is taken
@@ -115,7 +116,8 @@ def _admin_login(client: httpx.Client, username: str, password: str) -> None:
     answer = client.post("/admin/login/", data={"csrfmiddlewaretoken": _csrf(page.text), "username": username,
                                                 "password": password, "next": "/admin/"},
                          headers={"Referer": f"{client.base_url}admin/login/"})
-    assert answer.status_code == 302 and "sessionid" in client.cookies, re.findall(r"errornote[^<]*<[^>]*>[^<]*|errorlist[^<]*<li>[^<]*", answer.text)
+    why = re.findall(r"errornote[^<]*<[^>]*>[^<]*|errorlist[^<]*<li>[^<]*", answer.text)  # the form's own words
+    assert answer.status_code == 302 and "sessionid" in client.cookies, why
 
 
 def _sent_at(ask, seen) -> float | None:

@@ -18,9 +18,9 @@ from typing import Any
 from django.conf import settings
 
 from healing.dataplane import params_defi, params_depth
-from healing.dataplane.param_errors import ParamError
 from healing.dataplane.param_coins import _ID_RE, MAX_ID_CHARS, coin_id  # noqa: F401  (part of this module's API)
 from healing.dataplane.param_coins import vs_code as _vs
+from healing.dataplane.param_errors import ParamError
 from healing.dataplane.param_errors import whole_number as _int
 from healing.dataplane.params_onchain import address_params, tx_params
 from providers import assets

@@ -14,13 +14,13 @@ import httpx
 import pytest
 
 from tests.dashboard.browser import PHONE, assert_clean, chromium, goto, shot, watch
-from tests.fixtures.dataplane import CATEGORY, POOLS, pools_over_fake
 from tests.dashboard.frame_site import (  # noqa: F401 - the fixtures
     fake_json,
     frame_servers_fixture,
     frame_site_fixture,
     log_in,
 )
+from tests.fixtures.dataplane import CATEGORY, POOLS, pools_over_fake
 from tests.live_server import REPO_ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)

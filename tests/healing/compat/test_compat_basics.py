@@ -3,9 +3,9 @@ in each dialect's own error shape, and the security headers every data plane ans
 
 import pytest
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 from healing.dataplane.compat.dialects import dialect_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize(("path", "dialect"), [

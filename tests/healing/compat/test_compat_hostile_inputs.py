@@ -20,7 +20,8 @@ CG = "/compat/coingecko/api/v3/"
 BN = "/compat/binance/api/v3/"
 COINGECKO = [
     "simple/price", "simple/price?ids=bitcoin", "simple/price?vs_currencies=usd",
-    "simple/price?ids=bitcoin&vs_currencies=usd&precision=abc", "simple/price?ids=bitcoin&vs_currencies=usd&precision=99",
+    "simple/price?ids=bitcoin&vs_currencies=usd&precision=abc",
+    "simple/price?ids=bitcoin&vs_currencies=usd&precision=99",
     "simple/price?ids=bitcoin&vs_currencies=" + ",".join(f"x{i:03d}" for i in range(400)),
     "simple/price?ids=bitcoin&vs_currencies=%E2%82%AC", "coins/markets", "coins/markets?vs_currency=usd&per_page=-1x",
     "coins/markets?vs_currency=usd&order=sideways",
