@@ -10,11 +10,11 @@ broken provider falls back instead of reaching a caller.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from providers.adapters.base import BadData
+from providers.adapters.base import BadData, PermanentError
 from providers.chain_addresses import coin_of
 from providers.values import check_not_future, iso_from_epoch
 
@@ -61,6 +61,13 @@ class TxStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def require_chain(slug: str, chains: frozenset[str], params: Mapping[str, Any]) -> None:
+    """Refuse, before any call, a chain the source does not serve (the pool's next member may)."""
+    if params.get("chain") not in chains:
+        served = ", ".join(chain.title() for chain in sorted(chains))
+        raise PermanentError(f"{slug}: serves {served} only, not {params.get('chain')!r}")
 
 
 def raw_amount(value: Any, field: str, *, slug: str) -> int | None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
-from providers.onchain_records import RECENT_TX_LIMIT, make_address_balance, make_tx_status
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.onchain_records import RECENT_TX_LIMIT, make_address_balance, make_tx_status, require_chain
 
 ONCHAIN_CAPABILITIES = frozenset({"address", "tx"})
 NOT_FOUND_ERROR = "not-found-or-invalid-arg"
@@ -30,14 +30,10 @@ class BlockchainInfo(Adapter):
     body_overrides_status = frozenset({Outcome.RATE_LIMITED, Outcome.NOT_FOUND})
     error_markers = dict.fromkeys(("maximum concurrent requests", "too many", "rate limit"), Outcome.RATE_LIMITED)
 
-    def _check_chain(self, params: Mapping[str, Any]) -> None:
-        if params.get("chain") != "bitcoin":
-            raise PermanentError(f"{self.slug}: serves Bitcoin only, not {params.get('chain')!r}")
-
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability not in ONCHAIN_CAPABILITIES:
             return super().build_request(capability, params)
-        self._check_chain(params)
+        require_chain(self.slug, self.chains, params)
         if capability == "address":
             return RequestSpec(path=f"/rawaddr/{params['address']}", params={"limit": RECENT_TX_LIMIT})
         return RequestSpec(path=f"/rawtx/{params['hash']}")
@@ -45,7 +41,7 @@ class BlockchainInfo(Adapter):
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
         if capability not in ONCHAIN_CAPABILITIES:
             return super().parse(capability, params, payload)
-        self._check_chain(params)
+        require_chain(self.slug, self.chains, params)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
         self.raise_for_body_error(payload)

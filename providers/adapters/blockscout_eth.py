@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
-from providers.onchain_records import make_address_balance, make_tx_status
+from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.onchain_records import make_address_balance, make_tx_status, require_chain
 from providers.values import epoch_of, iso_from_string
 
 ONCHAIN_CAPABILITIES = frozenset({"address", "tx"})
@@ -35,14 +35,10 @@ class BlockscoutEth(Adapter):
         **dict.fromkeys(("invalid parameter", "invalid hash", "unauthorized"), Outcome.PERMANENT),
     }
 
-    def _check_chain(self, params: Mapping[str, Any]) -> None:
-        if params.get("chain") != "ethereum":
-            raise PermanentError(f"{self.slug}: serves Ethereum only, not {params.get('chain')!r}")
-
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability not in ONCHAIN_CAPABILITIES:
             return super().build_request(capability, params)
-        self._check_chain(params)
+        require_chain(self.slug, self.chains, params)
         if capability == "address":
             return RequestSpec(path=f"/addresses/{params['address']}")
         return RequestSpec(path=f"/transactions/{params['hash']}")
@@ -50,7 +46,7 @@ class BlockscoutEth(Adapter):
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
         if capability not in ONCHAIN_CAPABILITIES:
             return super().parse(capability, params, payload)
-        self._check_chain(params)
+        require_chain(self.slug, self.chains, params)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
         self.raise_for_body_error(payload)

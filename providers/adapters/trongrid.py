@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
-from providers.onchain_records import make_address_balance, make_tx_status, raw_amount
+from providers.adapters.base import Adapter, BadData, NotFound, Outcome, ProviderError, RequestSpec
+from providers.onchain_records import make_address_balance, make_tx_status, raw_amount, require_chain
 
 ONCHAIN_CAPABILITIES = frozenset({"address", "tx"})
 MS_PER_S = 1000
@@ -32,14 +32,10 @@ class TronGrid(Adapter):
         **dict.fromkeys(("invalid address", "badItem", "illegal"), Outcome.PERMANENT),
     }
 
-    def _check_chain(self, params: Mapping[str, Any]) -> None:
-        if params.get("chain") != "tron":
-            raise PermanentError(f"{self.slug}: serves Tron only, not {params.get('chain')!r}")
-
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
         if capability not in ONCHAIN_CAPABILITIES:
             return super().build_request(capability, params)
-        self._check_chain(params)
+        require_chain(self.slug, self.chains, params)
         if capability == "address":
             # visible=true: addresses in base58 (T...) both ways, not hex.
             return RequestSpec(path="/wallet/getaccount", method="POST",
@@ -49,7 +45,7 @@ class TronGrid(Adapter):
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
         if capability not in ONCHAIN_CAPABILITIES:
             return super().parse(capability, params, payload)
-        self._check_chain(params)
+        require_chain(self.slug, self.chains, params)
         if not isinstance(payload, Mapping):
             raise BadData(f"{self.slug}: expected an object")
         self.raise_for_body_error(payload)

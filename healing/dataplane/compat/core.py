@@ -17,7 +17,7 @@ when no provider could answer, the dialect's `failure` turns the engine's attemp
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from healing.engine.errors import CANCELLED, SKIPPED, AllProvidersFailed
@@ -59,9 +59,8 @@ Fetch = Callable[[str, Mapping[str, Any]], Awaitable[Fetched]]
 @dataclass(frozen=True)
 class Composite:
     run: Callable[[Fetch], Awaitable[Any]]
-    # Capabilities the plan may ask (for the activity log).
+    # The capability the activity log files the request under.
     capability: str = "compat"
-    sources: list[str] = field(default_factory=list)
 
 
 Plan = OneAnswer | Composite
