@@ -28,6 +28,7 @@ from providers.models import Provider
 from tests.dashboard.browser import PHONE, assert_clean, chromium, goto, shot, watch
 from tests.dashboard.frame_site import OPERATOR, OPERATOR_PASSWORD, log_in, record_frames, wait_for_frame
 from tests.dashboard.test_operations_pages import _Receiver, receiver  # noqa: F401 - the fixture
+from tests.fixtures.dataplane import POOLS
 from tests.live_server import start_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,7 +112,7 @@ def _pool_provider_and_alerts_show_their_data(page, url: str) -> None:
     goto(page, url + "/pools/price")
     first = page.locator("#pool-price .pool-order tbody tr").first
     assert first.get_attribute("data-provider") == "coingecko" and "next" in first.inner_text()
-    assert page.locator("#pool-price .pool-order tbody tr").count() == 11
+    assert page.locator("#pool-price .pool-order tbody tr").count() == len(POOLS["price"])  # every member
     drained = page.locator("#pool-price .pool-order tr[data-provider=coinlore]")
     assert drained.get_attribute("data-skip") == "maintenance" and "skipped: maintenance" in drained.inner_text()
 
