@@ -225,3 +225,24 @@ def test_a_read_left_behind_by_another_event_loop_is_not_waited_for(redis_server
     fake.release.set()
     assert old_loop.run_until_complete(stuck).entry.data == "stuck"
     old_loop.close()
+
+
+def test_a_held_entry_starts_with_nothing_rendered_or_shaped_and_renders_once_per_query():
+    """The data plane renders a held entry once (native) and once per drop-in query (shaped), and
+    reuses those bytes until the entry changes: a new LocalEntry must start with neither."""
+    from healing.dataplane.compat.serve import render_hit
+
+    held = cache.LocalEntry(b"{}", cache.Entry([{"price": 2.0}], "coingecko", 100.0), "price")
+    assert held.rendered is None and held.shaped is None
+    calls = []
+
+    def shape(data):
+        calls.append(data)
+        return {"bitcoin": {"usd": data[0]["price"]}}
+
+    first = render_hit(held, ("/compat/x", b"q=1"), shape)
+    again = render_hit(held, ("/compat/x", b"q=1"), shape)
+    other = render_hit(held, ("/compat/x", b"q=2"), shape)
+    assert first == again and first[1] == b'{"bitcoin":{"usd":2.0}}' and other[1] == first[1]
+    assert len(calls) == 2 and set(held.shaped) == {("/compat/x", b"q=1"), ("/compat/x", b"q=2")}
+    assert (b"x-cryptohub-source", b"coingecko") in first[0] and (b"x-cryptohub-cache", b"cache") in first[0]
