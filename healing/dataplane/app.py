@@ -17,12 +17,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio
 from django.conf import settings
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -31,8 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from healing import activity
-from healing.catalogue import snapshot_builder
-from healing.dataplane import activity_notes, asset_routes, live_ticker
+from healing.dataplane import activity_notes, asset_routes
 from healing.dataplane import requests as data_requests
 from healing.dataplane.body import read_json
 from healing.dataplane.compat import serve as compat
@@ -41,6 +37,7 @@ from healing.dataplane.failures import failure_answer as _failure
 from healing.dataplane.headers import secure_send
 from healing.dataplane.hit import render_hit
 from healing.dataplane.inbound import inbound_send
+from healing.dataplane.param_errors import check_query_length
 from healing.dataplane.params import (  # noqa: F401
     CAPABILITIES,
     DATA_PLANE_PREFIXES,
@@ -55,13 +52,13 @@ from healing.dataplane.params import (  # noqa: F401
     unaliased,
 )
 from healing.dataplane.proxy import ProxyResult, proxy_call
+from healing.dataplane.runtime import Runtime, ensure_runtime, open_runtime, runtime_of
 from healing.dataplane.wanted import Wanted
 from healing.engine import cache, degraded
 from healing.engine import fetch as engine
 from healing.engine.background import spawn
 from healing.engine.errors import AllProvidersFailed, UnknownCapability
-from healing.engine.http import make_client
-from healing.engine.snapshot import CHECK_INTERVAL_S, SnapshotHolder
+from healing.engine.snapshot import CHECK_INTERVAL_S
 
 logger = logging.getLogger(__name__)
 
@@ -72,64 +69,8 @@ MAX_PROXY_REQUEST_BYTES: int = settings.CRYPTOHUB_MAX_PROXY_BODY_BYTES
 MAX_SENTIMENT_REQUEST_BYTES: int = settings.CRYPTOHUB_MAX_SENTIMENT_BODY_BYTES
 BODY_READ_TIMEOUT_S: float = settings.CRYPTOHUB_BODY_READ_TIMEOUT_S
 MAX_QUERY_STRING_BYTES: int = settings.CRYPTOHUB_MAX_QUERY_BYTES
-# How long shutdown waits for background cache refreshes to finish (seconds).
-SHUTDOWN_DRAIN_S = 5.0
 # Query strings whose cache key this process remembers for the hit fast path (most kept).
 HOT_QUERIES_MAX = 4096
-
-
-# --- runtime (per process) -------------------------------------------------------------------
-
-
-@dataclass
-class Runtime:
-    deps: engine.Deps
-    holder: SnapshotHolder
-    feed: live_ticker.FeedTasks | None = None  # the live feed's publishers (healing.dataplane.live_ticker)
-
-    async def aclose(self) -> None:
-        if self.feed is not None:
-            await self.feed.stop()
-        # Let in-flight background refreshes finish (bounded) before their clients close.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(SHUTDOWN_DRAIN_S):
-                await engine.drain_background()
-        await engine.flush_counters(self.deps)
-        await self.holder.stop()
-        await self.deps.http.aclose()
-        await self.deps.redis.aclose()
-
-
-async def open_runtime(
-    deps_overrides: Mapping[str, Any] | None = None, check_interval_s: float = CHECK_INTERVAL_S
-) -> Runtime:
-    # Short timeouts: a dead Redis must fail fast so degraded mode can answer (engine.degraded).
-    r = redis.asyncio.Redis.from_url(settings.REDIS_URL, **degraded.client_options())
-    deps = engine.Deps(
-        redis=r, http=make_client(), settings=engine.EngineSettings.from_settings(settings),
-        **dict(deps_overrides or {}),
-    )
-    holder = SnapshotHolder(deps.redis, builder=snapshot_builder, check_interval_s=check_interval_s)
-    await holder.start()
-    feed = live_ticker.start_feed_tasks(deps, holder)
-    logger.info("data plane ready in process %s", os.getpid())
-    return Runtime(deps, holder, feed)
-
-
-async def ensure_runtime(app: Starlette) -> Runtime:
-    runtime = getattr(app.state, "runtime", None)
-    if runtime is None:
-        # Served without lifespan (some servers and test transports skip it): set up once.
-        async with app.state.runtime_lock:
-            runtime = getattr(app.state, "runtime", None)
-            if runtime is None:
-                runtime = await open_runtime(app.state.deps_overrides, app.state.check_interval_s)
-                app.state.runtime = runtime
-    return runtime
-
-
-async def _runtime(request: Request) -> Runtime:
-    return await ensure_runtime(request.app)
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -139,8 +80,14 @@ def error(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
 
-def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """Never a 500: log the traceback here, tell the caller only that it failed."""
+UNABLE_TO_ANSWER = "temporarily unable to answer; the server log has the details"
+
+
+def guarded(handler: Callable[[Request], Awaitable[Response]],
+            failed: Callable[[], Response] = lambda: error(503, UNABLE_TO_ANSWER),
+            ) -> Callable[[Request], Awaitable[Response]]:
+    """Never a 500: log the traceback here, tell the caller only that it failed (in the
+    endpoint's own error shape: `failed` builds the answer)."""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
@@ -148,7 +95,7 @@ def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Requ
             return await handler(request)
         except Exception:
             logger.exception("data plane error on %s %s", request.method, request.url.path)
-            return error(503, "temporarily unable to answer; the server log has the details")
+            return failed()
 
     return wrapper
 
@@ -178,27 +125,26 @@ async def data_index(request: Request) -> Response:
 
 @guarded
 async def assets_search(request: Request) -> Response:
-    return await asset_routes.asset_search(request, await (await _runtime(request)).holder.get())
+    return await asset_routes.asset_search(request, await (await runtime_of(request)).holder.get())
 
 
 @guarded
 async def asset_detail(request: Request) -> Response:
-    return await asset_routes.asset_detail(request, await (await _runtime(request)).holder.get())
+    return await asset_routes.asset_detail(request, await (await runtime_of(request)).holder.get())
 
 
 @guarded
 async def data(request: Request) -> Response:
     name = request.path_params["capability"]
-    if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
-        return error(414, f"query string longer than {MAX_QUERY_STRING_BYTES} bytes", field="query")
     try:
+        check_query_length(request.scope.get("query_string", b""), MAX_QUERY_STRING_BYTES)
         req = parse_request(name, request.query_params)
     except UnknownRoute:
         return error(404, f"unknown capability {name[:40]!r}", capabilities=sorted(CAPABILITIES))
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field, **exc.extra)
 
-    runtime = await _runtime(request)
+    runtime = await runtime_of(request)
     snapshot = await runtime.holder.get()
     params = activity_notes.params_text(req.params)
     activity_notes.note(request.scope, capability=req.capability, params=params, provider=req.provider)
@@ -236,19 +182,15 @@ async def score_sentiment(request: Request) -> Response:
         texts = sentiment_texts(await read_json(request, MAX_SENTIMENT_REQUEST_BYTES, BODY_READ_TIMEOUT_S))
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field, **exc.extra)
-    runtime = await _runtime(request)
+    runtime = await runtime_of(request)
     return _answer(await data_requests.score_texts(texts, now=runtime.deps.clock()))
 
 
 def compat_endpoint(dialect):  # noqa: ANN001, ANN201 - one endpoint per drop-in dialect
     async def endpoint(request: Request) -> Response:
-        try:
-            return await compat.answer(dialect, request, await _runtime(request))
-        except Exception:
-            logger.exception("data plane error on %s %s", request.method, request.url.path)
-            return compat.error_response(dialect, 503, "temporarily unable to answer; the server log has the details")
+        return await compat.answer(dialect, request, await runtime_of(request))
 
-    return endpoint
+    return guarded(endpoint, lambda: compat.error_response(dialect, 503, UNABLE_TO_ANSWER))
 
 
 @guarded
@@ -257,7 +199,7 @@ async def proxy(request: Request) -> Response:
         body = await read_json(request, MAX_PROXY_REQUEST_BYTES, BODY_READ_TIMEOUT_S)
     except ParamError as exc:
         return error(exc.status, exc.detail, field=exc.field, **exc.extra)
-    runtime = await _runtime(request)
+    runtime = await runtime_of(request)
     snapshot = await runtime.holder.get()
     result: ProxyResult
     result, _ = await degraded.with_fallback(runtime.deps, lambda d: proxy_call(body, snapshot=snapshot, deps=d))
@@ -274,7 +216,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def last_resort(request: Request, exc: Exception) -> Response:
     logger.error("unhandled data plane error on %s", request.url.path, exc_info=exc)
-    return error(503, "temporarily unable to answer; the server log has the details")
+    return error(503, UNABLE_TO_ANSWER)
 
 
 class DataPlane(Starlette):

@@ -23,14 +23,20 @@ def render_hit(
         held.rendered = (head, tail, entry.source.encode("latin-1"))
     head, tail, source = held.rendered
     body = head + repr(round(held.entry.age(now), 2)).encode() + tail
-    extra: list[tuple[bytes, bytes]] = []
     if down:
         # Served from this process's copy while Redis is unreachable: say so in meta and a header.
         body = body[:-2] + b',"degraded":"redis"}}'
-        extra.append((degraded.DEGRADED_HEADER, degraded.DEGRADED_REDIS.encode()))
-    headers = [*extra,
+    return hit_headers(source, body, down), body
+
+
+def hit_headers(source: bytes, body: bytes, down: bool = False) -> list[tuple[bytes, bytes]]:
+    """The headers of a fast-path hit (native or drop-in), with the degraded header first when
+    the answer came from this process's copy while Redis was unreachable."""
+    headers = [
         (b"x-cryptohub-source", source), (b"x-cryptohub-cache", b"cache"),
         (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
         *SECURITY_HEADERS,
     ]
-    return headers, body
+    if down:
+        headers.insert(0, (degraded.DEGRADED_HEADER, degraded.DEGRADED_REDIS.encode()))
+    return headers

@@ -31,3 +31,10 @@ def whole_number(query: Mapping[str, str], name: str, *, default: int, low: int,
     if not low <= value <= high:
         raise ParamError(name, f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def check_query_length(query_string: bytes, limit: int) -> None:
+    """A query string beyond `limit` bytes is a 414 before any of it is parsed (one rule for the
+    native endpoints and the drop-in dialects, which answer it in their own shapes)."""
+    if len(query_string) > limit:
+        raise ParamError("query", f"query string longer than {limit} bytes", status=414)

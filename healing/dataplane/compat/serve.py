@@ -29,7 +29,8 @@ from healing.dataplane.compat.core import (
     all_not_found,
     worst_served,
 )
-from healing.dataplane.headers import SECURITY_HEADERS
+from healing.dataplane.hit import hit_headers
+from healing.dataplane.param_errors import ParamError, check_query_length
 from healing.engine import cache, degraded
 from healing.engine import fetch as engine
 from healing.engine.errors import AllProvidersFailed, UnknownCapability
@@ -60,8 +61,10 @@ def refusal_body(dialect: Dialect, status: int, message: str) -> bytes:
 
 async def answer(dialect: Dialect, request: Request, runtime: Any) -> Response:
     """The dialect's answer to `request` (never a 500: the caller's guard logs anything unexpected)."""
-    if len(request.scope.get("query_string", b"")) > MAX_QUERY_BYTES:
-        return error_response(dialect, 414, f"query string longer than {MAX_QUERY_BYTES} bytes")
+    try:
+        check_query_length(request.scope.get("query_string", b""), MAX_QUERY_BYTES)
+    except ParamError as exc:
+        return error_response(dialect, exc.status, exc.detail)
     try:
         plan = dialect.plan(request.path_params.get("rest", "").strip("/"), request.query_params)
         if isinstance(plan, OneAnswer):
@@ -145,11 +148,6 @@ def render_hit(held: cache.LocalEntry, memo_key: Any, shape: Shape, down: bool =
         except Exception:  # a shape that cannot read this entry: the full path says why
             logger.debug("compat shape failed on a held entry", exc_info=True)
             return None
-    headers = [(b"x-cryptohub-source", held.entry.source.encode("latin-1")), (b"x-cryptohub-cache", b"cache"),
-               (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
-               *SECURITY_HEADERS]
-    if down:
-        headers.insert(0, (degraded.DEGRADED_HEADER, degraded.DEGRADED_REDIS.encode()))
-    return headers, body
+    return hit_headers(held.entry.source.encode("latin-1"), body, down), body
 
 
