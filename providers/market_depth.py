@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from providers.adapters.base import BadData, NotFound, UnsupportedCapability
+from providers.adapters.base import Adapter, BadData, NotFound, RequestSpec, UnsupportedCapability
 from providers.values import MAX_PLAUSIBLE_EPOCH_S, MIN_PLAUSIBLE_EPOCH_S, iso_from_epoch, number
 
 # The intervals a caller may ask for, in seconds. Every provider's candles open on multiples
@@ -65,13 +65,31 @@ class OrderBook:
         return asdict(self)
 
 
-# Each exchange adapter serves these capabilities through methods of these names, so the hook in
-# its build_request/parse (shared with its price code) stays two lines. The 24 h ticker
-# (providers.tickers) rides the same hook: every exchange that has a book has one.
+# Each exchange adapter serves these capabilities through methods of these names; ExchangeDepth
+# routes to them ahead of the adapter's own (price) code. The 24 h ticker (providers.tickers)
+# rides the same route: every exchange that has a book has one.
 DEPTH_REQUESTS: Mapping[str, str] = {"candles": "candles_request", "orderbook": "orderbook_request",
                                      "ticker": "ticker_request"}
 DEPTH_PARSERS: Mapping[str, str] = {"candles": "parse_candles", "orderbook": "parse_orderbook",
                                     "ticker": "parse_ticker"}
+
+
+class ExchangeDepth(Adapter):
+    """An exchange adapter's candles, order book and ticker, each through its own method.
+
+    An exchange adapter derives from this and hands every capability but its own (price) to
+    `super()`, which lands here: the depth capabilities go to their methods, anything else to
+    Adapter (unsupported)."""
+
+    def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
+        if capability in DEPTH_REQUESTS:
+            return getattr(self, DEPTH_REQUESTS[capability])(params)
+        return super().build_request(capability, params)
+
+    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
+        if capability in DEPTH_PARSERS:
+            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
+        return super().parse(capability, params, payload)
 
 
 # --- request helpers shared by the exchange adapters --------------------------------------------

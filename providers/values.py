@@ -45,6 +45,12 @@ def iso_from_epoch(seconds: float | None, *, slug: str) -> str | None:
     return iso_seconds(int(seconds))
 
 
+def iso_from_millis(millis: float | None, *, slug: str) -> str | None:
+    """Epoch milliseconds (what exchanges stamp their answers with) as iso_from_epoch does seconds;
+    None or 0 (no time given) is None."""
+    return iso_from_epoch(millis / 1000, slug=slug) if millis else None
+
+
 def iso_from_string(value: Any, *, slug: str) -> str | None:
     """Any ISO-8601 string (with Z or an offset, with or without fraction) as UTC seconds + Z."""
     if value in (None, ""):

@@ -8,20 +8,20 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     book_of,
     check_limit,
     interval_code,
     make_candles,
     pair_for,
 )
-from providers.schemas import iso_from_epoch, make_quote, number
+from providers.schemas import make_quote, number
 from providers.tickers import make_ticker
+from providers.values import iso_from_millis
 
 # Binance has no USD book worth using: USD prices come from the deepest stablecoin pairs.
 QUOTE_ASSET: Mapping[str, str] = MappingProxyType({"usd": "USDT"})
@@ -30,7 +30,7 @@ BINANCE_INTERVALS = {name: name for name in ("1m", "5m", "15m", "1h", "4h", "1d"
 BINANCE_MAX_CANDLES = 1000
 
 
-class Binance(Adapter):
+class Binance(ExchangeDepth):
     slug = "binance"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     # 403 is Binance's WAF limit and 418 an IP ban after ignored 429s: both are rate limits.
@@ -48,8 +48,6 @@ class Binance(Adapter):
         return base + self.quote_assets.get(vs, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         pairs = [self._pair(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -57,8 +55,6 @@ class Binance(Adapter):
         return RequestSpec(path="/api/v3/ticker/24hr", params={"symbols": json.dumps(pairs, separators=(",", ":"))})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         self.raise_for_body_error(payload)
@@ -80,7 +76,7 @@ class Binance(Adapter):
                 price=row.get("lastPrice"),
                 volume_24h=row.get("quoteVolume"),
                 change_24h_pct=row.get("priceChangePercent"),
-                last_updated=iso_from_epoch(close_ms / 1000 if isinstance(close_ms, int) else None, slug=self.slug),
+                last_updated=iso_from_millis(close_ms if isinstance(close_ms, int) else None, slug=self.slug),
             )
             quotes.append(quote.to_dict())
         return quotes
@@ -134,7 +130,7 @@ class Binance(Adapter):
 
     def _iso_ms(self, value: Any, name: str) -> str | None:
         millis = number(value, name, slug=self.slug)
-        return None if millis is None else iso_from_epoch(millis / 1000, slug=self.slug)
+        return iso_from_millis(millis, slug=self.slug)
 
     def body_error(self, payload: Any) -> ProviderError | None:
         if not isinstance(payload, Mapping) or "code" not in payload:

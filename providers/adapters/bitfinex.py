@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, NotFound, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, NotFound, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     interval_code,
     make_candles,
     make_orderbook,
@@ -43,7 +42,7 @@ def trading_symbol(base: str, quote: str) -> str:
     return f"t{base}:{quote}" if len(base) > 3 or len(quote) > 3 else f"t{base}{quote}"
 
 
-class Bitfinex(Adapter):
+class Bitfinex(ExchangeDepth):
     slug = "bitfinex"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_codes = {
@@ -62,16 +61,12 @@ class Bitfinex(Adapter):
         return trading_symbol(base, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         wanted = ",".join(self._symbol(coin_id, params["vs"]) for coin_id in params["ids"])
         return RequestSpec(path="/tickers", params={"symbols": wanted})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         self.raise_for_body_error(payload)

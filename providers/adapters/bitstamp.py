@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     book_of,
     check_limit,
     interval_code,
@@ -32,7 +31,7 @@ BITSTAMP_STEPS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d"
 BITSTAMP_MAX_CANDLES = 1000
 
 
-class Bitstamp(Adapter):
+class Bitstamp(ExchangeDepth):
     slug = "bitstamp"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_markers = {"rate limit": Outcome.RATE_LIMITED, "too many requests": Outcome.RATE_LIMITED}
@@ -41,8 +40,6 @@ class Bitstamp(Adapter):
         return f"{assets.require_name(self.slug, coin_id)}{vs}".lower()
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         pairs = [self._pair(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -50,8 +47,6 @@ class Bitstamp(Adapter):
         return RequestSpec(path=f"/ticker/{pairs[0]}/" if len(pairs) == 1 else "/ticker/")
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         self.raise_for_body_error(payload)

@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     book_rows,
     check_limit,
     interval_code,
@@ -25,8 +24,9 @@ from providers.market_depth import (
     pair_for,
     window_end,
 )
-from providers.schemas import iso_from_epoch, make_quote, number
+from providers.schemas import make_quote, number
 from providers.tickers import make_ticker
+from providers.values import iso_from_millis
 
 SUCCESS_CODE = 0
 SPOT = {"category": "spot"}
@@ -40,7 +40,7 @@ BYBIT_MAX_CANDLES = 1000
 BYBIT_MAX_BOOK = 200  # spot books go 1..200 levels a side
 
 
-class Bybit(Adapter):
+class Bybit(ExchangeDepth):
     slug = "bybit"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     # 403 "access too frequent" is the IP limit over all of api.bybit.com (a 10-minute wait).
@@ -58,8 +58,6 @@ class Bybit(Adapter):
         return assets.require_name(self.slug, coin_id) + QUOTE_ASSET.get(vs, vs.upper())
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         symbols = [self._symbol(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -68,8 +66,6 @@ class Bybit(Adapter):
                            else SPOT)
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         result = self._result(payload)
@@ -144,7 +140,7 @@ class Bybit(Adapter):
 
     def _iso_ms(self, value: Any, name: str) -> str | None:
         millis = number(value, name, slug=self.slug)
-        return None if millis is None else iso_from_epoch(millis / 1000, slug=self.slug)
+        return iso_from_millis(millis, slug=self.slug)
 
     def _result(self, payload: Any) -> Mapping[str, Any]:
         """The envelope's result object (every Bybit answer: tickers, kline, orderbook, instruments)."""

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.coinbase import Coinbase
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     book_of,
     check_limit,
     interval_code,
@@ -34,7 +33,7 @@ GRANULARITY = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 MAX_CANDLES = 300
 
 
-class CoinbaseExchange(Adapter):
+class CoinbaseExchange(ExchangeDepth):
     slug = "coinbase_exchange"
     capabilities = frozenset({"candles", "orderbook", "ticker"})
     error_markers = {"rate limit": Outcome.RATE_LIMITED}
@@ -44,15 +43,7 @@ class CoinbaseExchange(Adapter):
         # so both Coinbase APIs name a coin alike; it reads nothing but `slug` from self.
         return f"{Coinbase._symbol(self, coin_id)}-{vs.upper()}"
 
-    def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
-        return super().build_request(capability, params)
 
-    def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
-        return super().parse(capability, params, payload)
 
     def candles_request(self, params: Mapping[str, Any]) -> RequestSpec:
         product = pair_for(self._product, params["id"], params["vs"])

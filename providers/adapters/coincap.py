@@ -12,7 +12,8 @@ from providers import assets
 from providers.adapters.base import Adapter, BadData, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.adapters.listings import rank_of, rows_of
 from providers.assets import Listing
-from providers.schemas import iso_from_epoch, make_market_row, make_quote, number
+from providers.schemas import make_market_row, make_quote, number
+from providers.values import iso_from_millis
 
 # CoinCap quotes assets in USD only; converting would need a second call to /rates.
 SUPPORTED_VS = frozenset({"usd"})
@@ -54,7 +55,7 @@ class CoinCap(Adapter):
         if not isinstance(data, list):
             raise BadData(f"{self.slug}: data is not a list")
         stamp_ms = number(payload.get("timestamp"), "timestamp", slug=self.slug)
-        answered_at = iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug)
+        answered_at = iso_from_millis(stamp_ms, slug=self.slug)
         if capability == "markets":
             return self._markets(params, [asset for asset in data if isinstance(asset, Mapping)], answered_at)
         by_id = {asset.get("id"): asset for asset in data if isinstance(asset, Mapping)}

@@ -15,7 +15,7 @@ from typing import Any
 from providers.adapters.base import Adapter, BadData, NotFound, Outcome, PermanentError, ProviderError, RequestSpec
 from providers.defi_records import DexPair, make_dex_answer, make_dex_pair
 from providers.dex_chains import DexChain, chain_named, same_address
-from providers.values import iso_from_epoch, number
+from providers.values import iso_from_millis, number
 
 
 def dex_chain(slug: str, params: Mapping[str, Any]) -> DexChain:
@@ -66,7 +66,7 @@ class DexScreener(Adapter):
             base_address=base.get("address"), base_symbol=base.get("symbol"),
             quote_address=quote.get("address"), quote_symbol=quote.get("symbol"),
             price_usd=item.get("priceUsd"), liquidity_usd=liquidity.get("usd"), volume_24h_usd=volume.get("h24"),
-            created_at=iso_from_epoch(created_ms / 1000 if created_ms is not None else None, slug=self.slug),
+            created_at=iso_from_millis(created_ms, slug=self.slug),
         )
         if same_address(chain, pair.base_address, token):
             return pair, pair.price_usd

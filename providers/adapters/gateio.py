@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     book_of,
     check_limit,
     interval_code,
@@ -25,8 +24,9 @@ from providers.market_depth import (
     pair_for,
     window_end,
 )
-from providers.schemas import iso_from_epoch, make_quote, number
+from providers.schemas import make_quote, number
 from providers.tickers import make_ticker
+from providers.values import iso_from_millis
 
 # Gate.io's USD liquidity is in USDT pairs, as on Binance.
 QUOTE_ASSET = {"usd": "USDT"}
@@ -36,7 +36,7 @@ GATEIO_MAX_CANDLES = 1000
 UNKNOWN_PAIR = "INVALID_CURRENCY_PAIR"
 
 
-class GateIo(Adapter):
+class GateIo(ExchangeDepth):
     slug = "gateio"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_codes = {
@@ -49,8 +49,6 @@ class GateIo(Adapter):
         return f"{assets.require_name(self.slug, coin_id)}_{QUOTE_ASSET.get(vs, vs.upper())}"
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         pairs = [self._pair(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -58,8 +56,6 @@ class GateIo(Adapter):
         return RequestSpec(path="/spot/tickers", params={"currency_pair": pairs[0]} if len(pairs) == 1 else {})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         rows = self._tickers(payload)
@@ -112,7 +108,7 @@ class GateIo(Adapter):
             raise BadData(f"{self.slug}: expected a book object")
         stamp_ms = number(payload.get("current"), "current", slug=self.slug)
         return book_of(payload, slug=self.slug, params=params,
-                       timestamp=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+                       timestamp=iso_from_millis(stamp_ms, slug=self.slug))
 
     # --- 24 h ticker: /spot/tickers?currency_pair= (the price code's single-pair call) -----------------
 

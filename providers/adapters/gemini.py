@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec, UnsupportedCapability
+from providers.adapters.base import BadData, Outcome, ProviderError, RequestSpec, UnsupportedCapability
 from providers.adapters.listings import exchange_listing
 from providers.assets import Listing
-from providers.market_depth import DEPTH_PARSERS, DEPTH_REQUESTS, interval_code, make_candles, make_orderbook, pair_for
+from providers.market_depth import ExchangeDepth, interval_code, make_candles, make_orderbook, pair_for
 from providers.schemas import make_quote, number
 from providers.tickers import make_ticker
 
@@ -26,7 +26,7 @@ PCT_DECIMALS = 4
 LISTING_QUOTES = ("usdt", "gusd", "usdc", "usd", "dai", "btc", "eth", "eur", "gbp", "sgd")
 
 
-class Gemini(Adapter):
+class Gemini(ExchangeDepth):
     slug = "gemini"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_codes = {
@@ -39,8 +39,6 @@ class Gemini(Adapter):
         return f"{assets.require_name(self.slug, coin_id)}{vs}".lower()
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         for coin_id in params["ids"]:
@@ -48,8 +46,6 @@ class Gemini(Adapter):
         return RequestSpec(path="/v1/pricefeed")
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         self.raise_for_body_error(payload)

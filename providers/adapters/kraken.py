@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     book_of,
     check_limit,
     interval_code,
@@ -46,7 +45,7 @@ KRAKEN_INTERVAL_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d
 KRAKEN_MAX_CANDLES = 720
 
 
-class Kraken(Adapter):
+class Kraken(ExchangeDepth):
     slug = "kraken"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     # Kraken error strings ("<severity><category>:<message>") and what they mean for the engine.
@@ -65,16 +64,12 @@ class Kraken(Adapter):
         return base + quote, result_key(base, quote)
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         pairs = [self._pair(coin_id, params["vs"])[0] for coin_id in params["ids"]]
         return RequestSpec(path="/0/public/Ticker", params={"pair": ",".join(pairs)})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         result = self._result(payload)

@@ -9,12 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, NotFound, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, NotFound, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     book_of,
     check_limit,
     interval_code,
@@ -22,8 +21,9 @@ from providers.market_depth import (
     pair_for,
     window_end,
 )
-from providers.schemas import iso_from_epoch, make_quote, number
+from providers.schemas import make_quote, number
 from providers.tickers import make_ticker
+from providers.values import iso_from_millis
 
 SUCCESS_CODE = "200000"
 # KuCoin's USD liquidity is in USDT pairs, as on Binance.
@@ -35,7 +35,7 @@ KUCOIN_CANDLE_TYPES = {"1m": "1min", "5m": "5min", "15m": "15min", "1h": "1hour"
 KUCOIN_MAX_CANDLES = 1500
 
 
-class KuCoin(Adapter):
+class KuCoin(ExchangeDepth):
     slug = "kucoin"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_codes = {"429000": Outcome.RATE_LIMITED}
@@ -47,8 +47,6 @@ class KuCoin(Adapter):
         return f"{base}-{QUOTE_ASSET.get(vs, vs.upper())}"
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         pairs = [self._pair(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -57,8 +55,6 @@ class KuCoin(Adapter):
         return RequestSpec(path="/api/v1/market/allTickers")
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         if not isinstance(payload, Mapping):
@@ -74,7 +70,7 @@ class KuCoin(Adapter):
         else:
             rows = {self._pair(params["ids"][0], vs): data}
         stamp_ms = number(data.get("time"), "time", slug=self.slug)
-        answered_at = iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug)
+        answered_at = iso_from_millis(stamp_ms, slug=self.slug)
         quotes = []
         for coin_id in params["ids"]:
             row = rows.get(self._pair(coin_id, vs))
@@ -124,7 +120,7 @@ class KuCoin(Adapter):
             raise BadData(f"{self.slug}: no book in data")
         stamp_ms = number(book.get("time"), "time", slug=self.slug)
         return book_of(book, slug=self.slug, params=params,
-                       timestamp=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+                       timestamp=iso_from_millis(stamp_ms, slug=self.slug))
 
     # --- 24 h ticker: /api/v1/market/stats -----------------------------------------------------------
 
@@ -153,7 +149,7 @@ class KuCoin(Adapter):
             change_pct=round(change_rate * 100, PCT_DECIMALS) if change_rate is not None else None,
             vwap=turnover / volume if turnover is not None and volume else None,
             bid=stats.get("buy"), ask=stats.get("sell"),
-            close_time=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+            close_time=iso_from_millis(stamp_ms, slug=self.slug))
 
     def _depth_data(self, params: Mapping[str, Any], payload: Any) -> Any:
         if not isinstance(payload, Mapping):

@@ -9,12 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers import assets
-from providers.adapters.base import Adapter, BadData, Outcome, ProviderError, RequestSpec
+from providers.adapters.base import BadData, Outcome, ProviderError, RequestSpec
 from providers.adapters.listings import exchange_listing, rows_of
 from providers.assets import Listing
 from providers.market_depth import (
-    DEPTH_PARSERS,
-    DEPTH_REQUESTS,
+    ExchangeDepth,
     book_of,
     check_limit,
     interval_code,
@@ -22,8 +21,9 @@ from providers.market_depth import (
     pair_for,
     window_end,
 )
-from providers.schemas import iso_from_epoch, make_quote, number
+from providers.schemas import make_quote, number
 from providers.tickers import make_ticker
+from providers.values import iso_from_millis
 
 SUCCESS_CODE = "0"
 QUOTE_ASSET = {"usd": "USDT"}
@@ -34,7 +34,7 @@ OKX_BARS = {"1m": "1m", "5m": "5m", "15m": "15m", "1h": "1H", "4h": "4H", "1d": 
 OKX_MAX_CANDLES = 300
 
 
-class Okx(Adapter):
+class Okx(ExchangeDepth):
     slug = "okx"
     capabilities = frozenset({"price", "candles", "orderbook", "ticker"})
     error_codes = {
@@ -51,8 +51,6 @@ class Okx(Adapter):
         return f"{base}-{QUOTE_ASSET.get(vs, vs.upper())}"
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:
-        if capability in DEPTH_REQUESTS:
-            return getattr(self, DEPTH_REQUESTS[capability])(params)
         if capability != "price":
             return super().build_request(capability, params)
         inst_ids = [self._inst_id(coin_id, params["vs"]) for coin_id in params["ids"]]
@@ -61,8 +59,6 @@ class Okx(Adapter):
         return RequestSpec(path="/api/v5/market/tickers", params={"instType": "SPOT"})
 
     def parse(self, capability: str, params: Mapping[str, Any], payload: Any) -> Any:
-        if capability in DEPTH_PARSERS:
-            return getattr(self, DEPTH_PARSERS[capability])(params, payload)
         if capability != "price":
             return super().parse(capability, params, payload)
         rows = {row.get("instId"): row for row in self._data(payload) if isinstance(row, Mapping)}
@@ -84,7 +80,7 @@ class Okx(Adapter):
                 # For spot pairs volCcy24h is in the quote currency (vol24h is in the base asset).
                 volume_24h=row.get("volCcy24h"),
                 change_24h_pct=round((last - open_24h) / open_24h * 100, PCT_DECIMALS) if last and open_24h else None,
-                last_updated=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug),
+                last_updated=iso_from_millis(stamp_ms, slug=self.slug),
             )
             quotes.append(quote.to_dict())
         return quotes
@@ -120,7 +116,7 @@ class Okx(Adapter):
         stamp_ms = number(book.get("ts"), "ts", slug=self.slug)
         # Levels are [price, size, "0" (deprecated), order count].
         return book_of(book, slug=self.slug, params=params,
-                       timestamp=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+                       timestamp=iso_from_millis(stamp_ms, slug=self.slug))
 
     # --- 24 h ticker: /api/v5/market/ticker (the price code's single-pair call) --------------------
 
@@ -141,7 +137,7 @@ class Okx(Adapter):
             high=row.get("high24h"), low=row.get("low24h"), volume=row.get("vol24h"),
             quote_volume=row.get("volCcy24h"), bid=row.get("bidPx"), bid_size=row.get("bidSz"),
             ask=row.get("askPx"), ask_size=row.get("askSz"),
-            close_time=iso_from_epoch(stamp_ms / 1000 if stamp_ms else None, slug=self.slug))
+            close_time=iso_from_millis(stamp_ms, slug=self.slug))
 
     def _data(self, payload: Any) -> list[Any]:
         """The envelope's data list (every OKX answer: price, candles, books)."""
