@@ -97,3 +97,28 @@ def generate(opts: Options, port: int, path: str, duration_s: float) -> LoadResu
     return _load.closed_loop_in_processes(port, path, processes=opts.loadgen_processes,
                                           connections=opts.connections, max_requests=10**8,
                                           duration_s=duration_s, warmup_s=0)
+
+
+# Requests a hit-throughput figure makes before the load, to turn the path into a fresh cache hit.
+PRIME_ATTEMPTS = 5
+
+
+def prime_hit(world: World, path: str) -> bool:
+    """Ask `path` until it is answered from the cache (a fetch, then hits); False if it never was."""
+    import httpx
+
+    with httpx.Client(base_url=world.cryptohub.url, timeout=30, trust_env=False) as client:
+        for _ in range(PRIME_ATTEMPTS):
+            if client.get(path).headers.get("x-cryptohub-cache") == "cache":
+                return True
+    return False
+
+
+def hit_rps(world: World, path: str, opts: Options) -> float:
+    """Requests per second of `path` once it is a cache hit: primed, warmed up for opts.warmup_s,
+    then loaded for opts.duration_s (0.0 when any answer of the load was not a 2xx)."""
+    prime_hit(world, path)
+    if opts.warmup_s > 0:
+        generate(opts, world.cryptohub.port, path, opts.warmup_s)
+    result = generate(opts, world.cryptohub.port, path, opts.duration_s)
+    return 0.0 if result.non_2xx else result.requests / max(result.elapsed_s, 1e-9)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import _load  # noqa: E402
 from bench._common import Options as LoadOptions  # noqa: E402
-from bench._common import generate  # noqa: E402
+from bench._common import hit_rps  # noqa: E402
 from bench._env import DUMMY_API_KEY, Server, World  # noqa: E402
 
 HIT_PATH = "/api/data/price?ids=bitcoin"
@@ -81,17 +81,9 @@ def _empty_cache(world: World) -> None:
 
 
 def _hits(world: World, opts: Options) -> float:
-    import httpx
-
-    with httpx.Client(base_url=world.cryptohub.url, timeout=30, trust_env=False) as client:
-        for _ in range(5):
-            if client.get(HIT_PATH).headers.get("x-cryptohub-cache") == "cache":
-                break
-    load = LoadOptions(connections=opts.connections, loadgen=opts.loadgen)
-    if opts.warmup_s > 0:
-        generate(load, world.cryptohub.port, HIT_PATH, opts.warmup_s)
-    result = generate(load, world.cryptohub.port, HIT_PATH, opts.duration_s)
-    return result.requests / max(result.elapsed_s, 1e-9)
+    load = LoadOptions(connections=opts.connections, loadgen=opts.loadgen, duration_s=opts.duration_s,
+                       warmup_s=opts.warmup_s)
+    return hit_rps(world, HIT_PATH, load)
 
 
 def _misses(world: World, opts: Options, round_no: int, on: bool) -> tuple[float, str]:

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._common import Options as LoadOptions  # noqa: E402
-from bench._common import generate  # noqa: E402
+from bench._common import hit_rps  # noqa: E402
 from bench._env import World  # noqa: E402
 
 USDT = "0xdac17f958d2ee523a2206206994597c13d831ec7"
@@ -34,16 +34,7 @@ GOAL = 0.98
 
 
 def _hits(world: World, path: str, duration_s: float, connections: int) -> float:
-    import httpx
-
-    with httpx.Client(base_url=world.cryptohub.url, timeout=30, trust_env=False) as client:
-        for _ in range(5):
-            if client.get(path).headers.get("x-cryptohub-cache") == "cache":
-                break
-    load = LoadOptions(connections=connections)
-    generate(load, world.cryptohub.port, path, 1.0)
-    result = generate(load, world.cryptohub.port, path, duration_s)
-    return result.requests / max(result.elapsed_s, 1e-9)
+    return hit_rps(world, path, LoadOptions(connections=connections, duration_s=duration_s, warmup_s=1.0))
 
 
 def _lookup_us(n_assets: int) -> dict[str, float]:

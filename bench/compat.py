@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bench._common import Keys, generate, price_path  # noqa: E402
+from bench._common import Keys, hit_rps, price_path, prime_hit  # noqa: E402
 from bench._common import Options as LoadOptions  # noqa: E402
 from bench._env import World  # noqa: E402
 from bench._load import percentile  # noqa: E402
@@ -47,32 +47,19 @@ GOAL_MISS_ADDED_MS = 0.3
 MISS_WARMUP = 10
 
 
-def _hit(client: httpx.Client, path: str) -> bool:
-    for _ in range(5):
-        if client.get(path).headers.get("x-cryptohub-cache") == "cache":
-            return True
-    return False
-
-
-def _rps(world: World, path: str, duration_s: float, connections: int) -> float:
-    load = LoadOptions(connections=connections)
-    generate(load, world.cryptohub.port, path, 1.0)  # warm-up
-    result = generate(load, world.cryptohub.port, path, duration_s)
-    return result.requests / max(result.elapsed_s, 1e-9) if not result.non_2xx else 0.0
-
-
 def hit_ratios(world: World, rounds: int, duration_s: float, connections: int) -> list[str]:
     lines = []
+    load = LoadOptions(connections=connections, duration_s=duration_s, warmup_s=1.0)
     with httpx.Client(base_url=world.cryptohub.url, timeout=30, trust_env=False) as client:
         for name, native, compat in PAIRS:
-            if not (_hit(client, native) and _hit(client, compat)):
+            if not (prime_hit(world, native) and prime_hit(world, compat)):
                 answer = client.get(compat)
                 lines.append(f"| {name} | not a cache hit: {answer.status_code} {answer.text[:120]} | | |")
                 continue
             ratios, figures = [], []
             for round_no in range(rounds):
                 order = (native, compat) if round_no % 2 == 0 else (compat, native)
-                rps = {path: _rps(world, path, duration_s, connections) for path in order}
+                rps = {path: hit_rps(world, path, load) for path in order}
                 ratios.append(rps[compat] / max(rps[native], 1e-9))
                 figures.append(f"{rps[native]:.0f}/{rps[compat]:.0f}")
             median = statistics.median(ratios)

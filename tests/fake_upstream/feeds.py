@@ -11,6 +11,7 @@ headlines are clearly positive or negative so sentiment can be checked on them.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
@@ -52,22 +53,22 @@ STORIES = {
 }
 
 
-def _slugify(title: str) -> str:
+def slugify(title: str) -> str:
     # URL slugs are plain ASCII: "Société" -> "societe".
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     return "-".join(filter(None, ("".join(c for c in w if c.isalnum()) for w in ascii_title.lower().split())))[:80]
 
 
-def _rfc822(epoch: float, tz: timezone = UTC) -> str:
+def rfc822(epoch: float, tz: timezone = UTC) -> str:
     return format_datetime(datetime.fromtimestamp(epoch, tz=tz))
 
 
 def _coindesk(now: float) -> bytes:
     items = "".join(
         f"<item><title><![CDATA[{title}]]></title>"
-        f"<link>https://www.coindesk.com/markets/2025/06/10/{_slugify(title)}</link>"
+        f"<link>https://www.coindesk.com/markets/2025/06/10/{slugify(title)}</link>"
         f'<guid isPermaLink="false">CD{index:024d}</guid><dc:creator><![CDATA[Omkar Godbole]]></dc:creator>'
-        f"<description><![CDATA[{summary}]]></description><pubDate>{_rfc822(now - minutes * 60)}</pubDate>"
+        f"<description><![CDATA[{summary}]]></description><pubDate>{rfc822(now - minutes * 60)}</pubDate>"
         f"<category>Markets</category><category>Bitcoin</category>"
         f'<media:content url="https://cdn.sanity.io/images/{index}.jpg" type="image/jpeg" medium="image">'
         f"<media:credit><![CDATA[CoinDesk]]></media:credit></media:content></item>\n"
@@ -76,18 +77,18 @@ def _coindesk(now: float) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?>\n<rss xmlns:atom="http://www.w3.org/2005/Atom" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/" version="2.0">\n'
         "<channel><title><![CDATA[CoinDesk: Bitcoin, Ethereum, Crypto News and Price Data]]></title>"
-        f"<link>https://www.coindesk.com</link><lastBuildDate>{_rfc822(now - 5)}</lastBuildDate>"
+        f"<link>https://www.coindesk.com</link><lastBuildDate>{rfc822(now - 5)}</lastBuildDate>"
         f"<language>en</language>\n{items}</channel></rss>\n").encode("utf-8")
 
 
 def _cointelegraph(now: float) -> bytes:
     items = "".join(
         f"<item><title>{escape(title)}</title>"
-        f"<link>https://cointelegraph.com/news/{_slugify(title)}?utm_source=rss_feed&amp;utm_medium=rss"
+        f"<link>https://cointelegraph.com/news/{slugify(title)}?utm_source=rss_feed&amp;utm_medium=rss"
         f"&amp;utm_campaign=rss_partner_inbound</link>"
-        f'<guid isPermaLink="true">https://cointelegraph.com/news/{_slugify(title)}</guid>'
+        f'<guid isPermaLink="true">https://cointelegraph.com/news/{slugify(title)}</guid>'
         f"<dc:creator><![CDATA[Cointelegraph by Ana Paula Pereira]]></dc:creator>"
-        f"<pubDate>{_rfc822(now - minutes * 60, LONDON_SUMMER)}</pubDate>"
+        f"<pubDate>{rfc822(now - minutes * 60, LONDON_SUMMER)}</pubDate>"
         f'<description><![CDATA[<p style="float:right; margin:0 0 10px 15px; width:240px;">'
         f'<img src="https://images.cointelegraph.com/{index}.jpg"></p><p>{summary}</p>]]></description>'
         f'<enclosure url="https://images.cointelegraph.com/{index}.jpg" length="0" type="image/jpeg"/></item>\n'
@@ -96,7 +97,7 @@ def _cointelegraph(now: float) -> bytes:
         '<?xml version="1.0" encoding="ISO-8859-1"?>\n<rss version="2.0" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">\n'
         "<channel><title>Cointelegraph.com News</title><link>https://cointelegraph.com</link>"
-        f"<lastBuildDate>{_rfc822(now - 60, LONDON_SUMMER)}</lastBuildDate>\n{items}</channel></rss>\n")
+        f"<lastBuildDate>{rfc822(now - 60, LONDON_SUMMER)}</lastBuildDate>\n{items}</channel></rss>\n")
     return text.encode("iso-8859-1")
 
 
@@ -105,8 +106,8 @@ def _bitcoinist(now: float) -> bytes:
     for index, (minutes, title, summary) in enumerate(STORIES["bitcoinist"]):
         post_id = 480000 + index
         # The second story has no pubDate, the third no title; the fourth no <link>, only a permalink guid.
-        date = f"<pubDate>{_rfc822(now - minutes * 60)}</pubDate>" if minutes is not None else ""
-        link = "" if index == 3 else (f"<link>https://bitcoinist.com/{_slugify(title) or 'untitled'}/"
+        date = f"<pubDate>{rfc822(now - minutes * 60)}</pubDate>" if minutes is not None else ""
+        link = "" if index == 3 else (f"<link>https://bitcoinist.com/{slugify(title) or 'untitled'}/"
                                       f"?utm_source=rss&#038;utm_medium=rss</link>")
         items.append(
             f"<item><title>{escape(title)}</title>{link}<dc:creator><![CDATA[Bitcoinist]]></dc:creator>{date}"
@@ -117,13 +118,13 @@ def _bitcoinist(now: float) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
         'xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
         f"<channel><title>Bitcoinist.com</title><link>https://bitcoinist.com</link>"
-        f"<lastBuildDate>{_rfc822(now - 120)}</lastBuildDate>\n{''.join(items)}</channel></rss>\n").encode("utf-8")
+        f"<lastBuildDate>{rfc822(now - 120)}</lastBuildDate>\n{''.join(items)}</channel></rss>\n").encode("utf-8")
 
 
 def _decrypt(now: float) -> bytes:
     entries = "".join(
         f"<entry><title>{escape(title)}</title>"
-        f'<link rel="alternate" href="https://decrypt.co/{324560 + index}/{_slugify(title)}"/>'
+        f'<link rel="alternate" href="https://decrypt.co/{324560 + index}/{slugify(title)}"/>'
         f"<id>https://decrypt.co/?p={324560 + index}</id><published>{iso_z(now - minutes * 60)}</published>"
         f"<updated>{iso_z(now - minutes * 60)}</updated><author><name>André Beganski</name></author>"
         f'<summary type="html">{escape(f"<p>{summary}</p>")}</summary></entry>\n'
@@ -138,8 +139,8 @@ FEEDS = {"coindesk": (_coindesk, RSS_TYPE), "cointelegraph": (_cointelegraph, RS
          "bitcoinist": (_bitcoinist, RSS_TYPE), "decrypt": (_decrypt, ATOM_TYPE)}
 
 
-def feed_answer(slug: str) -> Any:
-    build, content_type = FEEDS[slug]
+def feed_answer(build: Callable[[float], bytes], content_type: str) -> Any:
+    """A fake feed: any path under its slug answers the feed `build` writes for the fake's clock."""
 
     def answer(rest: str, query: dict, now: float) -> Answer:
         return 200, build(now), {"content-type": content_type}
@@ -164,16 +165,16 @@ def cryptopanic(rest: str, query: dict, now: float) -> Answer:
         for index, (minutes, title, _) in enumerate(stories):
             post_id = 23456700 + len(results)
             results.append({
-                "kind": "news", "domain": f"{source.lower()}.com", "title": title, "slug": _slugify(title),
+                "kind": "news", "domain": f"{source.lower()}.com", "title": title, "slug": slugify(title),
                 "votes": {"negative": index, "positive": 5, "important": 2, "liked": 3, "disliked": 0, "lol": 0,
                           "toxic": 0, "saved": 1, "comments": 0},
                 "source": {"title": source, "region": "en", "domain": f"{source.lower()}.com", "type": "feed"},
                 "published_at": iso_z(now - minutes * 60), "created_at": iso_z(now - minutes * 60 + 40),
-                "id": post_id, "url": f"https://cryptopanic.com/news/{post_id}/{_slugify(title)}"})
+                "id": post_id, "url": f"https://cryptopanic.com/news/{post_id}/{slugify(title)}"})
     # `next` echoes the caller's token, as the real API does: the adapter must never pass it on.
     token = _q(query, "auth_token")
     next_url = f"https://cryptopanic.com/api/{parts[0]}/v2/posts/?auth_token={token}&page=2&public=true"
     return 200, {"count": len(results), "next": next_url, "previous": None, "results": results}, {}
 
 
-PROVIDERS = {**{slug: feed_answer(slug) for slug in FEEDS}, "cryptopanic": cryptopanic}
+PROVIDERS = {**{slug: feed_answer(*FEEDS[slug]) for slug in FEEDS}, "cryptopanic": cryptopanic}

@@ -14,8 +14,8 @@ from datetime import timedelta, timezone
 from typing import Any
 from xml.sax.saxutils import escape
 
-from tests.fake_upstream.feeds import ATOM_TYPE, RSS_TYPE, _rfc822, _slugify
-from tests.fake_upstream.market import Answer, iso_z
+from tests.fake_upstream.feeds import ATOM_TYPE, RSS_TYPE, feed_answer, rfc822, slugify
+from tests.fake_upstream.market import iso_z
 
 US_EASTERN_SUMMER = timezone(timedelta(hours=-4))
 KYIV_SUMMER = timezone(timedelta(hours=3))
@@ -44,29 +44,29 @@ STORIES = {
 
 
 def _rss(channel: str, items: str, now: float, *, namespaces: str = "", built: str | None = None) -> bytes:
-    built = built if built is not None else _rfc822(now - 90)
+    built = built if built is not None else rfc822(now - 90)
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" {namespaces}>\n<channel>{channel}'
             f"<lastBuildDate>{built}</lastBuildDate>\n{items}</channel></rss>\n").encode("utf-8")
 
 
 def _theblock(now: float) -> bytes:
     items = "".join(
-        f"<item><title><![CDATA[{title}]]></title><link>https://www.theblock.co/post/{357000 + n}/{_slugify(title)}"
+        f"<item><title><![CDATA[{title}]]></title><link>https://www.theblock.co/post/{357000 + n}/{slugify(title)}"
         f"?utm_source=rss&amp;utm_medium=rss</link><guid isPermaLink=\"false\">{357000 + n}</guid>"
-        f"<pubDate>{_rfc822(now - minutes * 60, US_EASTERN_SUMMER)}</pubDate>"
+        f"<pubDate>{rfc822(now - minutes * 60, US_EASTERN_SUMMER)}</pubDate>"
         # The image's caption comes first, as on the real feed: it must not become the summary.
         f'<media:content url="https://www.tbstat.com/{n}.jpg" medium="image"><media:description type="html">'
         f"<![CDATA[Image: The Block]]></media:description></media:content>"
         f"<description><![CDATA[<p>{summary}</p>]]></description></item>\n"
         for n, (minutes, title, summary) in enumerate(STORIES["theblock"]))
     return _rss("<title><![CDATA[The Block]]></title><link>https://www.theblock.co</link>", items, now,
-                namespaces=f"{WP_NS} {MRSS}", built=_rfc822(now - 60, US_EASTERN_SUMMER))
+                namespaces=f"{WP_NS} {MRSS}", built=rfc822(now - 60, US_EASTERN_SUMMER))
 
 
 def _blockworks(now: float) -> bytes:
     entries = "".join(
-        f'<entry><title type="html"><![CDATA[{title}]]></title><id>https://blockworks.co/news/{_slugify(title)}</id>'
-        f'<link href="https://blockworks.co/news/{_slugify(title)}"/>'
+        f'<entry><title type="html"><![CDATA[{title}]]></title><id>https://blockworks.co/news/{slugify(title)}</id>'
+        f'<link href="https://blockworks.co/news/{slugify(title)}"/>'
         f"<updated>{iso_z(now - minutes * 60).replace('Z', '.000Z')}</updated>"
         f'<content type="html"><![CDATA[<p>{summary}</p>]]></content><author><name>Ben Strack</name></author></entry>\n'
         for minutes, title, summary in STORIES["blockworks"])
@@ -83,9 +83,9 @@ def _bitcoinmagazine(now: float) -> bytes:
         description = f"<description><![CDATA[{summary}]]></description>" if n == 0 else ""
         items.append(
             f"<item><title><![CDATA[{title}]]></title>{description}"
-            f"<link>https://bitcoinmagazine.com/markets/{_slugify(title)}</link>"
+            f"<link>https://bitcoinmagazine.com/markets/{slugify(title)}</link>"
             f'<guid isPermaLink="false">6847f0c2a1d3e8000{n}b2c3d4</guid>'
-            f"<dc:creator><![CDATA[Vivek Sen]]></dc:creator><pubDate>{_rfc822(now - minutes * 60)}</pubDate>"
+            f"<dc:creator><![CDATA[Vivek Sen]]></dc:creator><pubDate>{rfc822(now - minutes * 60)}</pubDate>"
             f'<media:content medium="image" url="https://bitcoinmagazine.com/.image/{n}.jpg">'
             f'<media:title type="plain"><![CDATA[Photo]]></media:title></media:content>'
             f"<content:encoded><![CDATA[<p>{summary}</p>]]></content:encoded></item>\n")
@@ -97,12 +97,12 @@ def _wordpress(slug: str, site: str, name: str, now: float, *, footer: bool, mor
     items = []
     for n, (minutes, title, summary) in enumerate(STORIES[slug]):
         cut = " [&#8230;]" if more else ""
-        tail = (f'<p>The post <a href="https://{site}/{_slugify(title)}/">{escape(title)}</a> appeared first on '
+        tail = (f'<p>The post <a href="https://{site}/{slugify(title)}/">{escape(title)}</a> appeared first on '
                 f'<a href="https://{site}">{name}</a>.</p>') if footer else ""
         items.append(
-            f"<item><title>{escape(title)}</title><link>https://{site}/{_slugify(title)}/?utm_source=rss&#038;"
-            f"utm_medium=rss&#038;utm_campaign={_slugify(title)}</link><dc:creator><![CDATA[{name} Staff]]>"
-            f"</dc:creator><pubDate>{_rfc822(now - minutes * 60)}</pubDate>"
+            f"<item><title>{escape(title)}</title><link>https://{site}/{slugify(title)}/?utm_source=rss&#038;"
+            f"utm_medium=rss&#038;utm_campaign={slugify(title)}</link><dc:creator><![CDATA[{name} Staff]]>"
+            f"</dc:creator><pubDate>{rfc822(now - minutes * 60)}</pubDate>"
             f'<guid isPermaLink="false">https://{site}/?p={600000 + n}</guid>'
             f"<description><![CDATA[<p>{summary}{cut}</p>\n{tail}]]></description></item>\n")
     return _rss(f"<title>{name}</title><link>https://{site}</link>", "".join(items), now, namespaces=WP_NS)
@@ -110,9 +110,9 @@ def _wordpress(slug: str, site: str, name: str, now: float, *, footer: bool, mor
 
 def _utoday(now: float) -> bytes:
     items = "".join(
-        f"<item><title>{escape(title)}</title><link>https://u.today/{_slugify(title)}</link>"
+        f"<item><title>{escape(title)}</title><link>https://u.today/{slugify(title)}</link>"
         f"<description>{escape(f'<p>{summary}&nbsp;</p>')}</description>"
-        f"<pubDate>{_rfc822(now - minutes * 60, KYIV_SUMMER)}</pubDate><dc:creator>Gamza Khanzadaev</dc:creator>"
+        f"<pubDate>{rfc822(now - minutes * 60, KYIV_SUMMER)}</pubDate><dc:creator>Gamza Khanzadaev</dc:creator>"
         f'<guid isPermaLink="false">{304500 + n} at https://u.today</guid></item>\n'
         for n, (minutes, title, summary) in enumerate(STORIES["utoday"]))
     # Drupal's views feed has no lastBuildDate.
@@ -122,8 +122,8 @@ def _utoday(now: float) -> bytes:
 
 def _beincrypto(now: float) -> bytes:
     items = "".join(
-        f"<item><title>{escape(title)}</title><link>https://beincrypto.com/{_slugify(title)}/</link>"
-        f"<pubDate>{_rfc822(now - minutes * 60)}</pubDate>"
+        f"<item><title>{escape(title)}</title><link>https://beincrypto.com/{slugify(title)}/</link>"
+        f"<pubDate>{rfc822(now - minutes * 60)}</pubDate>"
         f'<guid isPermaLink="false">https://beincrypto.com/?p={745600 + n}</guid>'
         f'<media:content url="https://beincrypto.com/{n}.png" medium="image"><media:description type="plain">'
         f"<![CDATA[{escape(title)}]]></media:description></media:content>"
@@ -150,13 +150,4 @@ SOURCES = {"theblock": "The Block", "blockworks": "Blockworks", "bitcoinmagazine
            "cryptopotato": "CryptoPotato"}
 
 
-def feed_answer(slug: str) -> Any:
-    build, content_type = FEEDS[slug]
-
-    def answer(rest: str, query: dict, now: float) -> Answer:
-        return 200, build(now), {"content-type": content_type}
-
-    return answer
-
-
-PROVIDERS = {slug: feed_answer(slug) for slug in FEEDS}
+PROVIDERS = {slug: feed_answer(*FEEDS[slug]) for slug in FEEDS}
