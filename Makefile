@@ -9,6 +9,9 @@ PORT ?= 8000
 export PORT
 # make run's manage.py steps get the same secret key the servers use (.secret-key, or SECRET_KEY).
 KEYED := scripts/with-secret-key.sh
+# Test processes (pytest-xdist): one per core of the 2-core machines the suite is sized for; every
+# test starts its own servers on free ports, so workers share nothing but the PostgreSQL cluster.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-postgres setup deps redis redis-binary postgres-binary chromium migrate catalogue bench clean
 
@@ -19,13 +22,13 @@ run: setup catalogue
 test: deps redis-binary chromium
 	$(PY) manage.py makemigrations --check --dry-run --settings=tests.settings
 	$(PY) manage.py check --settings=tests.settings
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The database tests again on a real PostgreSQL: the session starts its own throwaway cluster on a
 # free loopback port; the selection (every test that uses the database, less Chromium pages) is in
 # tests/pg_plugin.py.
 test-postgres: deps redis-binary postgres-binary
-	$(PY) -m pytest -p tests.pg_plugin $(PYTEST_ARGS)
+	$(PY) -m pytest -p tests.pg_plugin -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 setup: deps redis migrate
 

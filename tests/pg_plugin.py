@@ -35,6 +35,11 @@ def pytest_load_initial_conftests(early_config, parser, args):
     global _server
     from tests.postgres_server import PostgresServer
 
+    if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("CRYPTOHUB_TEST_DATABASE_URL"):
+        # A worker of `pytest -n`: the controller's cluster serves it (pytest-django gives each
+        # worker its own test database there); the controller stops it when the session ends.
+        os.environ["CRYPTOHUB_TEST_DB"] = "postgres"
+        return
     _server = PostgresServer()
     early_config.add_cleanup(_server.stop)
     os.environ["CRYPTOHUB_TEST_DB"] = "postgres"
