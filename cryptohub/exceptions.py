@@ -9,6 +9,7 @@ from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.defaults import page_not_found
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -23,6 +24,8 @@ def api_exception_handler(exc, context):
     if response is not None:
         if isinstance(response.data, list):
             response.data = {"detail": response.data}
+        if isinstance(exc, ParseError):
+            response.data["field"] = "body"  # the body as a whole could not be read
         return response
     if isinstance(exc, RequestDataTooBig):
         # Raised lazily when a view first reads a body BodyLimitMiddleware could not size up front.

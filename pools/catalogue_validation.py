@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from common import json_input
 from providers.models import Provider
 
 from .catalogue_report import CatalogueError
@@ -72,7 +73,7 @@ def read_catalogue(path: str | Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError([f"cannot read the file ({exc})"], path) from exc
     try:
-        return json.loads(text)
+        return json_input.loads(text)
     except json.JSONDecodeError as exc:
         raise CatalogueError([f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"], path) from exc
 
@@ -207,7 +208,7 @@ def _check_provider_rules(p: Provider, label: str, errors: list[str]) -> None:
                       f"{p.api_key_env or 'api_key_env'} at call time")
     if p.health_body:
         try:
-            json.loads(p.health_body)
+            json_input.loads(p.health_body)
         except json.JSONDecodeError as exc:
             errors.append(f"{label}: health_body: not valid JSON ({exc.msg})")
         if p.health_method != "POST":

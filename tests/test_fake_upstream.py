@@ -182,6 +182,14 @@ def test_malformed_answers_truncated_json(fake_upstream):
         get_adapter("coincap").decode(response.content)
 
 
+def test_nested_answers_valid_json_thousands_of_levels_deep(fake_upstream):
+    fake_upstream.fault("coincap", "nested", depth=3000)
+    response = fetch(fake_upstream, "coincap", ["bitcoin"])
+    assert response.status_code == 200 and response.content == b"[" * 3000 + b"]" * 3000
+    with pytest.raises(BadData):
+        get_adapter("coincap").decode(response.content)
+
+
 @pytest.mark.parametrize("chunked", [False, True])
 def test_oversized_answers_six_megabytes(fake_upstream, chunked):
     fake_upstream.fault("coinpaprika", "oversized", chunked=chunked)

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from common import json_input
 from healing import events
 
 # A client message larger than this (bytes, UTF-8) is refused unparsed.
@@ -66,9 +67,9 @@ def parse(text: str | None, binary: bytes | None = None) -> Command | dict[str, 
     if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
         return error(TOO_LARGE, f"a message may have at most {MAX_MESSAGE_BYTES} bytes")
     try:
-        message = json.loads(text)
-    except ValueError:
-        return error(NOT_JSON, "the message is not valid JSON")
+        message = json_input.loads(text)
+    except ValueError as exc:
+        return error(NOT_JSON, f"the message is not valid JSON ({exc})")
     if not isinstance(message, dict):
         return error(BAD_MESSAGE, 'a message is a JSON object like {"type": "ping"}')
     kind = message.get("type")

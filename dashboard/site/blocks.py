@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from common import json_input
 from healing.dataplane import requests as data_requests
 from healing.dataplane.app import data_plane, ensure_runtime
 from healing.dataplane.inbound import InboundGuard
@@ -167,7 +168,7 @@ async def proxy_answer(body: Mapping[str, Any], scope: Mapping[str, Any]) -> Pro
 
 def _detail_of(text: str) -> str:
     try:
-        payload = json.loads(text)
+        payload = json_input.loads(text)
     except ValueError:
         return ""
     return str(payload.get("detail", "")) if isinstance(payload, dict) else ""
@@ -177,6 +178,6 @@ def _pretty(text: str, content_type: str) -> str:
     if "json" not in content_type:
         return text
     try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        return json.dumps(json_input.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         return text

@@ -23,6 +23,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from common import json_input
 from healing.backup import BackupError, ImportPlan, dumps, export_config, import_config
 
 TEMPLATE = "healing/admin/config_backup.html"
@@ -83,7 +84,7 @@ def _confirm(request: HttpRequest, text: str, prune: bool) -> HttpResponse:
 
 def _parse(text: str) -> tuple[Any, list[str]]:
     try:
-        return json.loads(text), []
+        return json_input.loads(text), []
     except json.JSONDecodeError as exc:
         return None, [f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"]
 

@@ -9,13 +9,13 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.drf_json import StrictJSONParser
 from common.restapi import READ_ERRORS, WRITE_ERRORS, error_responses, parse_bool
 from healing.backup import BackupError, dumps, export_config, import_config
 
@@ -44,7 +44,7 @@ class ConfigExportView(APIView):
 
 class ConfigImportView(APIView):
     permission_classes = [IsAdminUser]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         summary="Restore the configuration from a document (or, with dry_run, only see the diff)",

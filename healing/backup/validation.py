@@ -21,6 +21,7 @@ from django.db import models
 from django.utils.dateparse import parse_datetime
 from django_celery_beat.models import PeriodicTask
 
+from common import json_input
 from healing.models import AlertRule, ApiClient, MaintenanceWindow, NotificationChannel
 from pools.catalogue_report import CatalogueError
 from pools.catalogue_validation import CATALOGUE_VERSION, POOL_FIELDS, validate_catalogue
@@ -320,7 +321,7 @@ def _task(entry: Any, add: Add) -> dict[str, Any] | None:
         if name != "headers" and text == "":
             continue
         try:
-            decoded = json.loads(text)
+            decoded = json_input.loads(text)
         except json.JSONDecodeError:
             decoded = None
         if not isinstance(decoded, kind):

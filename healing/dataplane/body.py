@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from starlette.requests import Request
 
+from common import json_input
 from healing.dataplane.param_errors import ParamError
 
 
@@ -28,8 +28,8 @@ async def read_json(request: Request, limit: int, timeout_s: float) -> Any:
     except TimeoutError:
         raise ParamError("body", f"request body not received within {timeout_s:g} s", status=408) from None
     try:
-        return json.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError):
-        raise ParamError("body", "the request body must be JSON") from None
+        return json_input.loads(b"".join(chunks))
+    except ValueError as exc:
+        raise ParamError("body", f"the request body must be JSON ({exc})") from None
 
 

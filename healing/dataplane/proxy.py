@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from common import json_input
 from healing.dataplane.proxy_policy import ProxyRefused, resolve, safe_headers
 from healing.engine import fetch as engine
 from healing.engine.config import Snapshot
@@ -81,7 +82,7 @@ def old_envelope(result: ProxyResult) -> ProxyResult:
         data: Any = None
     else:
         try:
-            data = json.loads(result.body)
+            data = json_input.loads(result.body)
         except ValueError:
             data = result.body.decode("utf-8", errors="replace")
     envelope: dict[str, Any] = {"success": 200 <= result.status < 300, "status_code": result.status, "data": data,

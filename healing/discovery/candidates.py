@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from common import json_input
 from providers.models import Category
 
 # One run probes at most this many candidates: discovery is an operator reviewing a list, not
@@ -174,7 +175,7 @@ def parse_entries(data: Any, source: str = "candidates") -> list[Candidate]:
 
 def parse_json(text: str, source: str = "candidates") -> list[Candidate]:
     try:
-        data = json.loads(text)
+        data = json_input.loads(text)
     except json.JSONDecodeError as exc:
         raise CandidateError([f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"])
     return parse_entries(data, source)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import re
 import socket
 import time
@@ -29,6 +28,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from common import json_input
 
 from .candidates import Candidate, url_problem
 
@@ -222,7 +223,7 @@ def _recognise(finding: Finding, text: str) -> Any:
         return None
     if stripped[0] in "[{" or "json" in finding.content_type:
         try:
-            data = json.loads(stripped)
+            data = json_input.loads(stripped)
         except ValueError:
             data = None
         else:

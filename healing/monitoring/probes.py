@@ -26,6 +26,7 @@ import aiohttp
 import redis.asyncio
 from redis.exceptions import RedisError, WatchError
 
+from common import json_input
 from healing.engine import breaker, http, ratelimit
 from healing.engine.config import ProviderConfig
 from healing.monitoring import probe_gate
@@ -119,8 +120,8 @@ def _classify(status: int, body: bytes, is_rpc: bool) -> tuple[bool, str, str]:
     if is_rpc:
         # JSON-RPC reports failures inside HTTP 200.
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            payload = json_input.loads(body)
+        except ValueError:
             return False, ERR_BAD_DATA, "answer is not JSON"
         if isinstance(payload, dict) and payload.get("error"):
             error = payload["error"]

@@ -146,7 +146,8 @@ class Adapter:
         """JSON by default; feed adapters override this. Undecodable bodies are bad data."""
         try:
             return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        # RecursionError: an answer nested a few thousand levels deep is bad data, not a crash.
+        except (ValueError, RecursionError) as exc:
             raise BadData(f"{self.slug}: answer is not JSON ({exc.__class__.__name__})") from exc
 
     def body_error(self, payload: Any) -> ProviderError | None:

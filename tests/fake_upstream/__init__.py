@@ -90,7 +90,8 @@ class FakeUpstream:
 
         kinds and their options: latency (ms), hang, reset, status (status, body="html"|"json"),
         rate_limit (retry_after: seconds or HTTP date), teapot (retry_after), error_in_200
-        (variant="rate_limit"), malformed, oversized (bytes, chunked), ok (clears the fault).
+        (variant="rate_limit"), malformed, nested (depth: valid JSON that deep), oversized (bytes, chunked),
+        ok (clears the fault).
         Any kind takes times=N (cleared after N calls) and path="/simple" (only paths under it).
         """
         self._post("fault", {"slug": slug, "kind": kind, **options})

@@ -48,7 +48,7 @@ RATE_LIMIT_BODY.update(depth.RATE_LIMIT_BODY)
 PROVIDERS["binance_vision"] = PROVIDERS["binance"]
 
 FAULT_KINDS = frozenset({"latency", "hang", "reset", "status", "rate_limit", "teapot", "error_in_200",
-                         "malformed", "oversized", "ok"})
+                         "malformed", "nested", "oversized", "ok"})
 HANG_MAX_S = 300  # a hung request is dropped after this long even if the client never gives up
 OVERSIZED_BYTES = 6 * 1024 * 1024
 
@@ -127,6 +127,10 @@ async def _apply_fault(fault: dict[str, Any], slug: str, receive: Any, send: Any
         complete = normal[1] if isinstance(normal[1], bytes) else json.dumps(normal[1]).encode()
         content_type = normal[2].get("content-type", "application/json")
         await _respond(send, 200, complete[: max(1, len(complete) // 2)], content_type=content_type)
+    elif kind == "nested":
+        # Valid JSON nested thousands of levels deep: what the standard decoder recurses on.
+        depth = int(fault.get("depth", 5000))
+        await _respond(send, 200, b"[" * depth + b"]" * depth)
     elif kind == "oversized":
         body = _oversized(int(fault.get("bytes", OVERSIZED_BYTES)))
         await _respond(send, 200, body, chunked=bool(fault.get("chunked")))

@@ -34,8 +34,8 @@ def test_malformed_json_names_line_and_column_and_writes_nothing(starting_db, tm
     with pytest.raises(CatalogueError) as exc:
         load_catalogue(path)
 
-    assert "not valid JSON" in str(exc.value)
-    assert "line 3, column 18" in str(exc.value)
+    assert "not valid JSON: trailing comma is not allowed" in str(exc.value)
+    assert "line 3, column 17" in str(exc.value)
     assert db_snapshot() == starting_db
 
 
@@ -177,5 +177,5 @@ def test_command_exits_non_zero_with_the_message_on_stderr(tmp_path):
     )
 
     assert result.returncode == 1
-    assert "not valid JSON: Expecting value at line 1, column 30" in result.stderr
+    assert "not valid JSON: unexpected character, expected a JSON value at line 1, column 30" in result.stderr
     assert result.stdout == ""

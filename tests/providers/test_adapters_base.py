@@ -112,3 +112,13 @@ def test_not_found_in_the_body_refines_only_a_plain_refusal(status, outcome):
 @pytest.mark.parametrize("status", [400, 404, 500, 503])
 def test_a_rate_limit_in_the_body_overrides_any_status(status):
     assert Refining().classify_http_error(status, {"code": "slow"}) is Outcome.RATE_LIMITED
+
+
+def test_an_answer_that_is_not_json_or_nests_past_the_decoders_reach_is_bad_data():
+    from providers.adapters.base import BadData
+
+    assert Bare().decode(b'{"ok": [1]}') == {"ok": [1]}
+    for body in (b"<html>", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000):
+        with pytest.raises(BadData) as caught:
+            Bare().decode(body)
+        assert caught.value.outcome == Outcome.BAD_DATA and "bare: answer is not JSON" in str(caught.value)

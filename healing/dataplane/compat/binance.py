@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
 
+from common import json_input
 from healing.dataplane import params_depth
 from healing.dataplane.compat import binance_params as bp
 from healing.dataplane.compat import binance_shapes as shapes
@@ -240,7 +240,7 @@ def _asks_for_spot(raw: str | None) -> bool:
     if raw is None or raw == "":
         return True
     try:
-        asked = json.loads(raw) if raw.startswith("[") else [raw]
+        asked = json_input.loads(raw) if raw.startswith("[") else [raw]
     except ValueError:
         raise bp.not_valid("permissions") from None
     return isinstance(asked, list) and "SPOT" in asked

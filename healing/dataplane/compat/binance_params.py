@@ -8,10 +8,10 @@ parameter missing, -1120 an interval, -1121 a symbol, -1128 a combination, -1130
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
+from common import json_input
 from healing.dataplane.compat.binance_symbols import SpotPair, pair_of
 from healing.dataplane.compat.core import CompatError
 
@@ -77,7 +77,7 @@ def symbols(query: Mapping[str, str]) -> list[SpotPair] | None:
     if query.get("symbol") is not None:
         raise refusal(BAD_COMBINATION, "Combination of optional parameters invalid.")
     try:
-        names = json.loads(raw)
+        names = json_input.loads(raw)
     except ValueError:
         raise _illegal("symbols", SYMBOLS_RANGE) from None
     if not isinstance(names, list) or not all(isinstance(n, str) and _SYMBOL_RE.match(n) for n in names):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common import json_input
 from healing.backup import BackupError, import_config
 
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
         try:
-            data = json.loads(text)
+            data = json_input.loads(text)
         except json.JSONDecodeError as exc:
             raise CommandError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
         try:

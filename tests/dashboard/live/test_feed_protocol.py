@@ -51,6 +51,12 @@ def test_welcome_snapshots_ping_and_events(feed_site):
 @pytest.mark.parametrize(("frame", "code", "field"), [
     ("not json", "not_json", None),
     (b"\x00\x01binary", "not_json", None),
+    # Nested 2,000 deep inside the size limit: the standard decoder's RecursionError used to drop
+    # the connection with no close frame.
+    ("[" * 2000 + "]" * 2000, "not_json", None),
+    ('{"type": "subscribe", "channels": ' + "[" * 65 + "]" * 65 + "}", "not_json", None),
+    ('{"type": "subscribe", "channels": ["\\ud800"]}', "not_json", None),
+    ('{"type": "ping", "n": NaN}', "not_json", None),
     ('{"type": "subscribe", "channels": ["x"]}' + " " * 5000, "too_large", None),
     ("[1, 2]", "bad_message", None),
     ('{"type": "shout"}', "unknown_type", "type"),

@@ -153,6 +153,11 @@ def test_the_admin_refuses_a_stale_preview_and_a_bad_document(server, operator):
         bad = browser.post("/admin/config-backup/", data={"csrfmiddlewaretoken": _csrf(page)},
                            files={"document": ("bad.json", b'{"version": 1, "providers": 3}', "application/json")})
         assert "providers: expected a list" in bad.text and "Nothing was imported" in bad.text
+        deep = b'{"version": 1, "providers": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+        too_deep = browser.post("/admin/config-backup/", data={"csrfmiddlewaretoken": _csrf(page)},
+                                files={"document": ("deep.json", deep, "application/json")})
+        assert too_deep.status_code == 200
+        assert "not valid JSON: nested deeper than 64 levels at line 1, column 92" in too_deep.text
 
         confirm = {"csrfmiddlewaretoken": _csrf(page), "step": "confirm", "digest": "0" * 64,
                    "document": json.dumps(document)}

@@ -39,6 +39,10 @@ BINANCE = [
     "klines?symbol=BTCUSDT&interval=1h&startTime=9&endTime=1", "depth?symbol=BTCUSDT&limit=0",
     "depth?symbol=BTCUSDT&limit=ten", "avgPrice", "ticker/bookTicker?symbol=%00",
     "exchangeInfo?symbol=NOPENOPE", "ticker/price?symbols=[" + ",".join(['"BTCUSDT"'] * 300) + "]", "order",
+    # JSON-valued parameters nested past the decoder's bound, or with a lone surrogate in them.
+    "ticker/price?symbols=" + "[" * 1500 + "]" * 1500, "ticker/24hr?symbols=" + "[" * 65 + "]" * 65,
+    "exchangeInfo?permissions=" + "[" * 1500 + "]" * 1500, "exchangeInfo?symbols=[\"\\ud800\"]",
+    "exchangeInfo?permissions=[\"SPOT\",NaN]",
 ]
 
 

@@ -15,6 +15,7 @@ FAULTS = [
     ("rate_limit", {"retry_after": "1"}),
     ("error_in_200", {}),
     ("malformed", {}),
+    ("nested", {}),
     ("oversized", {}),
 ]
 

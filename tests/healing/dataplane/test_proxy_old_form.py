@@ -1,6 +1,8 @@
 """The old system's proxy body, {"url", "method"}: its clients read the envelope {success,
 status_code, data, source, attempt}; the provider + path form keeps answering the raw body."""
 
+import json
+
 import pytest
 
 from healing.dataplane.proxy import ProxyResult, is_old_form, old_envelope
@@ -52,3 +54,12 @@ def test_the_envelope_of_a_text_answer_and_of_an_empty_one():
     assert empty.status == 200 and empty.headers["retry-after"] == "3"  # a 204 carries no body
     assert b'"status_code": 204' in empty.body
     assert b'"data": null' in empty.body and b'"success": true' in empty.body
+
+
+def test_an_answer_nested_too_deep_for_the_envelope_is_carried_as_text():
+    # Decoded, it would take the encoder past its recursion limit: the client gets the text instead.
+    deep = b"[" * 5000 + b"]" * 5000
+    answer = old_envelope(ProxyResult(200, deep, {"content-type": "application/json"}, "feed", 1))
+    assert json.loads(answer.body)["data"] == deep.decode()
+    shallow = old_envelope(ProxyResult(200, b"[[1]]", {"content-type": "application/json"}, "feed", 1))
+    assert json.loads(shallow.body)["data"] == [[1]]

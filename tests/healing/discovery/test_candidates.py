@@ -57,8 +57,7 @@ def test_the_document_itself_and_duplicates():
     assert errors_of(twice) == ["list.json entry 2 ('B'): base_url: the same base URL as list.json entry 1 ('A')"]
     with pytest.raises(inputs.CandidateError) as caught:
         inputs.parse_json('[{"base_url": "https://x.example",}]', source="f.json")
-    assert caught.value.errors == ["f.json: not valid JSON: Expecting property name enclosed in double quotes "
-                                   "at line 1, column 35"]
+    assert caught.value.errors == ["f.json: not valid JSON: trailing comma is not allowed at line 1, column 34"]
 
 
 def test_base_urls_from_the_command_line_share_the_path_and_errors_name_the_url():
