@@ -4,9 +4,10 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.db import IntegrityError
-from django.http import JsonResponse
+from django.db import IntegrityError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.utils.deprecation import MiddlewareMixin
 from django.views.defaults import page_not_found
 from rest_framework import status
 from rest_framework.exceptions import ParseError
@@ -14,6 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
+# The database down, or (SQLite) locked past the wait: our outage, never the client's mistake, and
+# gone in seconds as a rule, so the answer is a 503 that says when to ask again.
+DATABASE_UNAVAILABLE = "the database is busy or unavailable; try again shortly"
+DATABASE_RETRY_AFTER_S = 5
 # Django's form-parsing caps (settings "Request limits"): what was counted, and the setting.
 FORM_LIMITS = {TooManyFieldsSent: ("fields", "DATA_UPLOAD_MAX_NUMBER_FIELDS"),
                TooManyFilesSent: ("files", "DATA_UPLOAD_MAX_NUMBER_FILES")}
@@ -39,6 +44,10 @@ def api_exception_handler(exc, context):
         # A multipart body that cannot be parsed (no boundary, cut short) is the client's mistake.
         return Response({"detail": f"malformed multipart body: {exc}", "field": "body"},
                         status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, OperationalError):
+        _log_database_unavailable(exc, context.get("view").__class__.__name__)
+        return Response({"detail": DATABASE_UNAVAILABLE}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
     if isinstance(exc, IntegrityError):
         # A unique constraint raced past validation: still a duplicate, not a server error.
         return Response({"detail": "conflicts with an existing record"}, status=status.HTTP_409_CONFLICT)
@@ -51,3 +60,23 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "no such endpoint"}, status=404)
     return page_not_found(request, exception)
+
+
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
+    """The same 503 for Django's own views (the admin, the dashboard) as the API handler gives.
+    (MiddlewareMixin: sync and async, so an ASGI request is not pushed through a thread for it.)"""
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError):
+            return None
+        _log_database_unavailable(exception, request.path)
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503, headers=headers)
+        return HttpResponse(DATABASE_UNAVAILABLE.capitalize() + ".", status=503, content_type="text/plain",
+                            headers=headers)
+
+
+def _log_database_unavailable(exc: OperationalError, where: str) -> None:
+    # One line, no traceback: the cause is outside the code, and a lock storm must not flood the log.
+    logger.warning("database unavailable in %s: %s", where, exc)
