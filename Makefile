@@ -73,8 +73,10 @@ clean:
 # Mutation testing of the core modules (setup.cfg [mutmut] and [mutate]; scores in MUTATION.md).
 # make mutate [MODULES="pools/strategies.py ..."]   mutmut per module, then the module constants
 # make mutate-changed [BASE=ref]                    only core modules changed (or their tests) against BASE
-#                                                   (default: merge-base with origin/main, else HEAD~1); fails
-#                                                   below a module's recorded score; MUTATE_BUDGET s in all
+#                                                   (default: merge-base with origin/main; on main itself the
+#                                                   last commit that recorded scores in MUTATION.md; else
+#                                                   HEAD~1); fails below a module's recorded score;
+#                                                   MUTATE_BUDGET s in all
 MUTATE_BUDGET ?= 300
 .PHONY: mutate mutate-changed
 mutate: deps redis-binary

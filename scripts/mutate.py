@@ -4,9 +4,10 @@
     scripts/mutate.py                      every module of [mutate] modules in setup.cfg
     scripts/mutate.py pools/strategies.py  just these modules
     scripts/mutate.py --changed [BASE]     the core modules changed against BASE, or whose tests
-                                           changed (default BASE: the merge-base with origin/main,
-                                           else HEAD~1); fails when one scores below its recorded
-                                           score in MUTATION.md; --budget bounds the whole job
+                                           changed (default BASE: the merge-base with origin/main;
+                                           on main itself the last commit that recorded scores in
+                                           MUTATION.md; else HEAD~1); fails when one scores below
+                                           its recorded score there; --budget bounds the whole job
 
 For each module mutants/ is started afresh (mutmut copies the apps there and keeps its state
 there), mutmut runs with only_mutate and the test selection of that module, and the report gives
@@ -160,8 +161,15 @@ def _git(*args: str) -> str | None:
 
 
 def default_base() -> str:
+    head = _git("rev-parse", "HEAD")
     if _git("rev-parse", "--verify", "-q", "origin/main"):
-        return _git("merge-base", "HEAD", "origin/main") or "origin/main"
+        base = _git("merge-base", "HEAD", "origin/main") or "origin/main"
+        if base != head:
+            return base
+    # On main itself (CI's clean clone of it): what changed since the scores were last recorded.
+    recorded = _git("log", "-1", "--format=%H", "--", "MUTATION.md")
+    if recorded and recorded != head:
+        return recorded
     if _git("rev-parse", "--verify", "-q", "HEAD~1"):
         return "HEAD~1"
     return _git("hash-object", "-t", "tree", "/dev/null") or "HEAD"  # one commit: everything is new
