@@ -279,9 +279,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"refusal": {"()": "cryptohub.logfilters.RefusalWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"},
+                 "refusals": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["refusal"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # django.security.*: requests Django refused as suspicious (bad Host, limits), one line each.
+    "loggers": {"django.request": {"level": "ERROR"},
+                "django.security": {"handlers": ["refusals"], "propagate": False}},
 }
 
 # --- Monitoring ---

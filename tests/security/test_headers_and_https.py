@@ -105,3 +105,15 @@ def test_check_deploy_with_https_and_a_real_key_reports_no_warning(tmp_path):
     assert result.returncode == 0, output
     assert "WARNING" not in output and ".W0" not in output, output
     assert "System check identified no issues" in output
+
+
+def test_a_host_outside_allowed_hosts_is_a_400_and_one_bounded_log_line(server):
+    # A client's mistake: Django logs it at ERROR with a traceback unless cryptohub.logfilters cuts it.
+    long_host = "h" * 5000 + ".example"
+    for path in ("/admin/login/", "/api/providers", "/status"):
+        for host in ("evil.example", long_host):
+            assert httpx.get(server.url + path, headers={"Host": host}, timeout=30).status_code == 400
+    log = server.output(tail=1_000_000)
+    refusals = [line for line in log.splitlines() if "Invalid HTTP_HOST header" in line]
+    assert len(refusals) == 6 and all(" WARNING django.security.DisallowedHost " in line for line in refusals)
+    assert max(len(line) for line in refusals) < 600 and "Traceback" not in log
