@@ -108,6 +108,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg 3's pool instead (Django 5.1+), one per process, each connection checked before it is handed
     # out (CONN_HEALTH_CHECKS); README "PostgreSQL" says why and how to size CRYPTOHUB_DB_POOL_MAX.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A lock held elsewhere is waited for as long as SQLite waits (20 s), then the request is a 503.
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c lock_timeout=20s")
     DATABASES["default"]["OPTIONS"].setdefault("pool", {
         "min_size": 1, "max_size": env.int("CRYPTOHUB_DB_POOL_MAX", default=8), "timeout": 10})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -7,6 +7,7 @@ the wait is a 503 with Retry-After, never a 500 or a traceback; reads go on mean
 once the lock is gone the same write succeeds. The server has a database of its own, migrated
 here, so nothing the test process holds is involved."""
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -103,3 +104,59 @@ def test_the_admin_answers_a_locked_database_with_the_same_503(busy_site):
                                                     "password": "pw-busy-staff", "next": "/admin/"})
         assert again.status_code == 302 and again.headers["location"] == "/admin/"
     assert "Traceback" not in server.output(tail=1_000_000)
+
+
+def test_a_table_locked_past_the_wait_is_a_503_on_the_suites_own_database(live_servers, transactional_db):
+    """The same refusal on whichever database this pass runs on: SQLite's busy wait, or
+    PostgreSQL's lock_timeout (settings give 20 s; 1 s here, through DATABASE_URL)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from tests.live_server import database_url
+
+    staff = get_user_model().objects.create_user("locker", password="pw-locker-staff", is_staff=True)
+    token = Token.objects.create(user=staff).key
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        server = live_servers(env={"DATABASE_URL": database_url() + "?options=-c%20lock_timeout%3D1s"})
+        params = connection.settings_dict
+        lock = psycopg.connect(host=params["HOST"], port=params["PORT"], dbname=params["NAME"], user=params["USER"],
+                               password=params["PASSWORD"] or None)
+        lock.execute("LOCK TABLE pools_pool IN ACCESS EXCLUSIVE MODE")  # psycopg opened a transaction
+    else:
+        server = live_servers(env={"DATABASE_URL": database_url() + f"?timeout={WAIT_S}"})
+        lock = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, timeout=30)
+        lock.execute("BEGIN IMMEDIATE")
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Token {token}"}, timeout=60) as client:
+        try:
+            refused = new_pool(client, "locked")
+        finally:
+            lock.rollback() if connection.vendor == "postgresql" else lock.execute("ROLLBACK")
+            lock.close()
+        assert refused.status_code == 503, refused.text[:300]
+        assert refused.json() == {"detail": DATABASE_UNAVAILABLE}
+        assert refused.headers["retry-after"] == str(DATABASE_RETRY_AFTER_S)
+        assert new_pool(client, "locked").status_code == 201
+    assert "Traceback" not in server.output(tail=1_000_000)
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("sqlite:////tmp/x.sqlite3", {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;",
+                                  "transaction_mode": "IMMEDIATE"}),
+    ("sqlite:////tmp/x.sqlite3?timeout=3", {"timeout": 3, "init_command": "PRAGMA journal_mode=WAL;",
+                                            "transaction_mode": "IMMEDIATE"}),
+    ("postgres://u:p@127.0.0.1:5/db", {"options": "-c lock_timeout=20s"}),
+    # An operator's own connection options are theirs to keep.
+    ("postgres://u:p@127.0.0.1:5/db?options=-c%20search_path%3Dx", {"options": "-c search_path=x"}),
+])
+def test_every_wait_for_a_lock_is_bounded_by_the_settings(url, expected):
+    show = "import json, cryptohub.settings as s; print(json.dumps(s.DATABASES['default']['OPTIONS']))"
+    env = {**server_env(), "DATABASE_URL": url, "SECRET_KEY": "k" * 60}
+    done = subprocess.run([sys.executable, "-c", show], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    options = json.loads(done.stdout)
+    options.pop("pool", None)  # PostgreSQL's connection pool settings, covered by README "PostgreSQL"
+    assert options == expected
