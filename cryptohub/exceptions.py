@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
-# The database down, or (SQLite) locked past the wait: our outage, never the client's mistake, and
+# The database down, or a lock held past the wait: our outage, never the client's mistake, and
 # gone in seconds as a rule, so the answer is a 503 that says when to ask again.
 DATABASE_UNAVAILABLE = "the database is busy or unavailable; try again shortly"
 DATABASE_RETRY_AFTER_S = 5

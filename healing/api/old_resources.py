@@ -16,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from common import spreadsheet
 from common.restapi import READ_ERRORS, error_responses
 from healing.api.backup import ConfigExportView
 from providers.api.serializers import ProviderSerializer
@@ -55,7 +56,7 @@ class ResourcesExportView(APIView):
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "pools": " ".join(row["pools"])})
+            writer.writerow(spreadsheet.row({**row, "pools": " ".join(row["pools"])}))
         return _download(out.getvalue(), "text/csv; charset=utf-8", "csv")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import redis
 
+from common import spreadsheet
 from healing import activity
 from pools.models import Pool
 from providers.measures import iso_precise
@@ -160,7 +161,7 @@ def as_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(present(row))
+        writer.writerow(spreadsheet.row(present(row)))
     return out.getvalue()
 
 

@@ -112,6 +112,7 @@ def test_the_old_resource_paths_are_the_catalogue_and_the_backup(db, make_provid
     from rest_framework.test import APIClient
 
     make_provider(slug="alpha", api_key_env="ALPHA_KEY")
+    make_provider(slug="beta", name="=HYPERLINK(\"http://x\")")  # read as text by a spreadsheet
     staff = APIClient()
     staff.force_authenticate(get_user_model().objects.create_user("ops", is_staff=True))
     as_json = APIClient().get("/api/resources/export/json")
@@ -119,6 +120,7 @@ def test_the_old_resource_paths_are_the_catalogue_and_the_backup(db, make_provid
     assert [p["slug"] for p in json.loads(as_json.content)] == [p["slug"] for p in APIClient().get("/api/providers").json()]
     as_csv = APIClient().get("/api/resources/export/csv/").content.decode().splitlines()
     assert as_csv[0].startswith("slug,name,category") and as_csv[1].startswith("alpha,")
+    assert as_csv[2].startswith('beta,"\'=HYPERLINK(""http://x"")",')
     assert APIClient().get("/api/resources/export/xml").status_code == 404
     assert APIClient().get("/api/resources/backup").status_code in (401, 403)
     backup = staff.get("/api/resources/backup")

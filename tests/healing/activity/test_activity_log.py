@@ -117,6 +117,12 @@ def test_filters_views_stats_and_exports(db, staff):
     assert exported["Content-Disposition"].startswith("attachment") and len(rows) == 2  # the filters hold
     assert {r["capability"] for r in rows} == {"price", "gas"}
     assert len(staff.get("/api/logs/export", {"format": "json", "level": "error"}).json()) == 1
+    # A spreadsheet opening the export reads text that looks like a formula as text.
+    activity.record_now([activity.entry("request", "info", '=HYPERLINK("http://x")', now + 4, provider="@x")])
+    exported = staff.get("/api/logs/export", {"format": "csv", "q": "hyperlink"})
+    [cells] = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    assert (cells["msg"], cells["provider"]) == ('\'=HYPERLINK("http://x")', "'@x")
+    assert staff.get("/api/logs/export", {"format": "json", "q": "hyperlink"}).json()[0]["msg"].startswith("=")
 
 
 @pytest.mark.parametrize(("params", "field"), [({"level": "loud"}, "level"), ({"category": "weather"}, "category"),
