@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from xml.parsers.expat import errors as expat_errors
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -28,6 +30,11 @@ SUMMARY_MAX_CHARS = 400
 # Without a feed build date, an item this far past the feed's median item time is implausible (s).
 MEDIAN_FUTURE_SKEW_S = 7 * 24 * 3600
 TRACKING_PARAM_PREFIXES = ("utm_",)
+# expat's end-of-input errors: the document stopped before its root element closed. A feed cut
+# short (a server that died mid-answer, a WordPress feed ended by a PHP error) still parses into
+# its first items, which would pass for the whole feed.
+CUT_SHORT = frozenset({expat_errors.XML_ERROR_NO_ELEMENTS, expat_errors.XML_ERROR_UNCLOSED_TOKEN,
+                       expat_errors.XML_ERROR_UNCLOSED_CDATA_SECTION, expat_errors.XML_ERROR_PARTIAL_CHAR})
 # WordPress appends "The post <title> appeared first on <site>." to every description.
 WORDPRESS_FOOTER = re.compile(r"\s*The post .{0,300}? appeared first on .{1,80}?\.?\s*$", re.DOTALL)
 # WordPress ends a cut excerpt with " [&#8230;]": kept as a plain ellipsis.
@@ -144,6 +151,9 @@ class RssAdapter(Adapter):
         if not parsed.get("entries") and (parsed.get("bozo") or not parsed.get("feed")):
             reason = parsed.get("bozo_exception")
             raise BadData(f"{self.slug}: answer is not a feed ({reason.__class__.__name__ if reason else 'empty'})")
+        reason = parsed.get("bozo_exception")
+        if isinstance(reason, SAXParseException) and reason.getMessage() in CUT_SHORT:
+            raise BadData(f"{self.slug}: the feed is cut short ({reason.getMessage()})")
         return parsed
 
     def build_request(self, capability: str, params: Mapping[str, Any]) -> RequestSpec:

@@ -179,6 +179,17 @@ def test_a_truncated_feed_is_bad_data(slug):
         read(slug, body=body[: body.index(b"<item>" if b"<item>" in body else b"<entry>") + 20])
 
 
+@pytest.mark.parametrize("slug", sorted(SITES))
+def test_a_feed_cut_short_after_whole_items_is_bad_data_not_those_items(slug):
+    body = (PAYLOADS / slug / SITES[slug][0]).read_bytes().rstrip()
+    first_closed = body.index(b"</item>" if b"</item>" in body else b"</entry>") + 7
+    assert read(slug, body=body)  # the whole feed reads
+    # Cut between items, inside the next tag, halfway through the rest, inside the closing tags.
+    for end in (first_closed, first_closed + 3, (first_closed + len(body)) // 2, len(body) - 3):
+        with pytest.raises(BadData, match="cut short"):
+            adapter(slug).decode(body[:end])
+
+
 def test_a_channel_without_items_is_bad_data_not_an_empty_answer():
     body = b"<rss version='2.0'><channel><title>NewsBTC</title><lastBuildDate>Tue, 10 Jun 2025 11:57:03 +0000" \
            b"</lastBuildDate></channel></rss>"

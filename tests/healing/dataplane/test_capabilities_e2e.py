@@ -213,8 +213,9 @@ async def test_atom_feed_and_search_through_the_data_plane(catalogue, engine_cli
     assert [i["title"][:24] for i in found] == ["Société Générale's Euro "]
 
 
-async def test_a_broken_feed_falls_back_to_the_next_one(catalogue, fake_upstream, engine_client):
-    fake_upstream.fault("coindesk", "error_in_200")
+@pytest.mark.parametrize("kind", ["error_in_200", "malformed"])  # malformed: the feed cut in half, items and all
+async def test_a_broken_feed_falls_back_to_the_next_one(catalogue, fake_upstream, engine_client, kind):
+    fake_upstream.fault("coindesk", kind)
     response = await engine_client.get("/api/data/news")
     assert response.json()["meta"]["source"] == "cointelegraph"
     assert response.json()["meta"]["attempts"][0]["outcome"] == "bad_data"
