@@ -5,6 +5,7 @@ on a deeply nested body and lets lone surrogates through to the database write. 
 imports no DRF view code: the parser is named in settings, which DRF reads while defining APIView.
 """
 
+import codecs
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -18,7 +19,7 @@ class StrictJSONParser(JSONParser):
         raw = stream.read()
         encoding = get_encoding(parser_context or {})
         try:
-            text = raw if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else raw.decode(encoding)
+            text = raw if codecs.lookup(encoding).name == "utf-8" else raw.decode(encoding)
             return json_input.loads(text)
         except (ValueError, LookupError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from None

@@ -45,6 +45,11 @@ def loads(raw: bytes | bytearray | memoryview | str, *, max_depth: int = MAX_DEP
     return value
 
 
+def where(exc: json.JSONDecodeError) -> str:
+    """What a refusal says and where, for a person fixing a file: "trailing comma ... at line 3, column 17"."""
+    return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+
+
 def _too_deep(text: str, limit: int) -> json.JSONDecodeError:
     return json.JSONDecodeError(f"nested deeper than {limit} levels", text, _too_deep_at(text, limit))
 

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 # gone in seconds as a rule, so the answer is a 503 that says when to ask again.
 DATABASE_UNAVAILABLE = "the database is busy or unavailable; try again shortly"
 DATABASE_RETRY_AFTER_S = 5
+DATABASE_RETRY_HEADERS = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
 # Django's form-parsing caps (settings "Request limits"): what was counted, and the setting.
 FORM_LIMITS = {TooManyFieldsSent: ("fields", "DATA_UPLOAD_MAX_NUMBER_FIELDS"),
                TooManyFilesSent: ("files", "DATA_UPLOAD_MAX_NUMBER_FILES")}
@@ -47,7 +48,7 @@ def api_exception_handler(exc, context):
     if isinstance(exc, OperationalError):
         _log_database_unavailable(exc, context.get("view").__class__.__name__)
         return Response({"detail": DATABASE_UNAVAILABLE}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+                        headers=DATABASE_RETRY_HEADERS)
     if isinstance(exc, IntegrityError):
         # A unique constraint raced past validation: still a duplicate, not a server error.
         return Response({"detail": "conflicts with an existing record"}, status=status.HTTP_409_CONFLICT)
@@ -70,11 +71,10 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
         if not isinstance(exception, OperationalError):
             return None
         _log_database_unavailable(exception, request.path)
-        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
         if request.path.startswith("/api/"):
-            return JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503, headers=headers)
+            return JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503, headers=DATABASE_RETRY_HEADERS)
         return HttpResponse(DATABASE_UNAVAILABLE.capitalize() + ".", status=503, content_type="text/plain",
-                            headers=headers)
+                            headers=DATABASE_RETRY_HEADERS)
 
 
 def _log_database_unavailable(exc: OperationalError, where: str) -> None:

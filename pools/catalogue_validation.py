@@ -75,7 +75,7 @@ def read_catalogue(path: str | Path) -> Any:
     try:
         return json_input.loads(text)
     except json.JSONDecodeError as exc:
-        raise CatalogueError([f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"], path) from exc
+        raise CatalogueError([f"not valid JSON: {json_input.where(exc)}"], path) from exc
 
 
 def validate_catalogue(data: Any, path: str | Path) -> tuple[list[ProviderSpec], list[PoolSpec]]:

@@ -86,7 +86,7 @@ def _parse(text: str) -> tuple[Any, list[str]]:
     try:
         return json_input.loads(text), []
     except json.JSONDecodeError as exc:
-        return None, [f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"]
+        return None, [f"not valid JSON: {json_input.where(exc)}"]
 
 
 def _digest(plan: ImportPlan) -> str:

@@ -177,7 +177,7 @@ def parse_json(text: str, source: str = "candidates") -> list[Candidate]:
     try:
         data = json_input.loads(text)
     except json.JSONDecodeError as exc:
-        raise CandidateError([f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"])
+        raise CandidateError([f"{source}: not valid JSON: {json_input.where(exc)}"])
     return parse_entries(data, source)
 
 

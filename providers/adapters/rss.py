@@ -148,10 +148,9 @@ class RssAdapter(Adapter):
     def decode(self, body: bytes, content_type: str = "") -> Any:
         headers = {"content-type": content_type} if content_type else {}
         parsed = feedparser.parse(io.BytesIO(without_media_captions(body)), response_headers=headers)
-        if not parsed.get("entries") and (parsed.get("bozo") or not parsed.get("feed")):
-            reason = parsed.get("bozo_exception")
-            raise BadData(f"{self.slug}: answer is not a feed ({reason.__class__.__name__ if reason else 'empty'})")
         reason = parsed.get("bozo_exception")
+        if not parsed.get("entries") and (parsed.get("bozo") or not parsed.get("feed")):
+            raise BadData(f"{self.slug}: answer is not a feed ({reason.__class__.__name__ if reason else 'empty'})")
         if isinstance(reason, SAXParseException) and reason.getMessage() in CUT_SHORT:
             raise BadData(f"{self.slug}: the feed is cut short ({reason.getMessage()})")
         return parsed

@@ -98,3 +98,8 @@ def test_the_position_finder_on_its_own():
     assert json_input._too_deep_at("[[]]", 5) == 0
     assert json_input._deeper_than([[]], 1) and not json_input._deeper_than([[]], 2)
     assert not json_input._deeper_than("[[[[", 0) and not json_input._deeper_than(5, 0)
+
+
+def test_where_names_the_problem_with_its_line_and_column():
+    assert json_input.where(refusal('{"a": 1,\n "b": [1,]}')) == "trailing comma is not allowed at line 2, column 9"
+    assert json_input.where(refusal(nested(3), max_depth=2)) == "nested deeper than 2 levels at line 1, column 3"

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         try:
             data = json_input.loads(text)
         except json.JSONDecodeError as exc:
-            raise CommandError(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+            raise CommandError(f"{path}: not valid JSON: {json_input.where(exc)}") from exc
         try:
             plan = import_config(data, dry_run=dry_run, prune=prune)
         except BackupError as exc:
